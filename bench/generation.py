@@ -1,0 +1,174 @@
+"""Text-to-product benchmark: quality, conditioning and speed, side by side in one process.
+
+    python bench/generation.py --data ../shared/data/fashion-products \\
+        --model shipped=checkpoints/gan-fashion64 --model ours-30min=runs/gan-sngan-30/export \\
+        --model dcgan-30min=runs/gan-dcgan/export --train-speed
+
+Protocol (fixed so runs compare):
+- real set: the first 2,000 validation images (hash split of train.py, 5 %); floor: 2,000 training
+  images (disjoint) against them;
+- generated set: one image per validation caption, seed = its index, default variety;
+- every image padded to a white square, 64×64; features: EfficientNet-Lite0 `extract_features`,
+  mean-pooled (1280-d), on 224×224 bilinear-upsampled input scaled (x−127)/128;
+- Fréchet distance between the sets (torchmetrics' arithmetic);
+- conditional accuracy: linear probes on those features, trained on real training images, for
+  articleType (20 most common) and baseColour (12 most common); accuracy on generated images for
+  validation captions with those labels, next to real validation images (the ceiling);
+- speed: generation ms/image at batch 1 and 16 including text encoding (no cache hits), and
+  training images/s of the sngan and dcgan loops at the same batch size.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from safetensors.torch import load_file, save_file  # noqa: E402
+
+from core.data import ImageTextDataset  # noqa: E402
+from core.features import pooled_features  # noqa: E402
+from core.metrics import LinearProbe, frechet_distance  # noqa: E402
+from gan.generate import TextToProduct  # noqa: E402
+
+CACHE = ROOT / "bench" / ".cache"
+LABELS = {"articleType": 20, "baseColour": 12}
+
+
+def cached_features(images: torch.Tensor, tag: str) -> torch.Tensor:
+    """Features of real images are the slow part; keep them on disk keyed by the pixels."""
+    key = hashlib.sha1(images.numpy().tobytes()).hexdigest()[:16]
+    path = CACHE / f"{tag}-{key}.safetensors"
+    if path.is_file():
+        return load_file(str(path))["features"]
+    features = pooled_features(images)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    save_file({"features": features}, str(path))
+    return features
+
+
+def generate_for_captions(pipe: TextToProduct, captions: list[str], batch: int = 64) -> torch.Tensor:
+    out = []
+    for start in range(0, len(captions), batch):
+        prompts = captions[start:start + batch]
+        noise = torch.cat([pipe.noise(start + i, 1) for i in range(len(prompts))])
+        out.append(pipe.render(prompts, noise))
+    return torch.cat(out)
+
+
+def latency_ms(pipe: TextToProduct, batch: int, repeats: int = 20) -> float:
+    """Median ms per image, text encoding included (each call a new prompt: no cache hits)."""
+    times = []
+    for r in range(repeats + 2):
+        prompt = f"women red handbag style {r}-{batch}-{time.perf_counter_ns()}"
+        started = time.perf_counter()
+        pipe.render([prompt] * batch, pipe.noise(r, batch))
+        times.append((time.perf_counter() - started) * 1000 / batch)
+    return sorted(times[2:])[len(times[2:]) // 2]
+
+
+def training_speed(data_dir: str, batch: int, steps: int = 6) -> dict[str, float]:
+    from core.devices import make_accelerator
+    from gan.training import GANTask
+
+    data = ImageTextDataset(data_dir, 64, "train", limit=1024, progress=False)
+    speeds = {}
+    for arch in ("sngan", "dcgan"):
+        options = {"arch": arch, "batch_size": batch, "seed": 0, "augment": "translation" if arch == "sngan" else "",
+                   "resolution": 64, "lr_g": 2e-4, "lr_d": 2e-4, "ema": 0.999, "caption_template": None}
+        task = GANTask(options, data, make_accelerator("no"))
+        task.train_step(0)
+        started = time.perf_counter()
+        for step in range(1, steps + 1):
+            task.train_step(step)
+        speeds[arch] = batch * steps / (time.perf_counter() - started)
+    return speeds
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--model", action="append", default=[], help="NAME=FOLDER of an exported generator (repeatable)")
+    parser.add_argument("--real", type=int, default=2000)
+    parser.add_argument("--probe-train", type=int, default=6000)
+    parser.add_argument("--train-speed", action="store_true", help="also time the sngan and dcgan training loops")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "generation.json"))
+    args = parser.parse_args(argv)
+    torch.manual_seed(0)
+
+    val = ImageTextDataset(args.data, 64, "validation")
+    train = ImageTextDataset(args.data, 64, "train")
+    n = min(args.real, len(val))
+    real_idx = torch.arange(n)
+    floor_idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(1))[:n]
+    probe_idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(2))[:args.probe_train]
+
+    print(f"features of {n} validation, {n} + {len(probe_idx)} training images…", flush=True)
+    real = cached_features(val.images[real_idx], "val")
+    floor = cached_features(train.images[floor_idx], "floor")
+    probe_feats = cached_features(train.images[probe_idx], "probe")
+
+    probes, ceiling, label_rows = {}, {}, {}
+    for column, top in LABELS.items():
+        classes = [c for c, _ in Counter(a.get(column) for a in train.attributes if a.get(column)).most_common(top)]
+        keep = [j for j, i in enumerate(probe_idx.tolist()) if train.attributes[i].get(column) in classes]
+        probes[column] = LinearProbe(classes).fit(probe_feats[keep], [train.attributes[probe_idx[j]][column] for j in keep])
+        label_rows[column] = [i for i in range(n) if val.attributes[i].get(column) in classes]
+        rows = label_rows[column]
+        ceiling[column] = probes[column].accuracy(real[rows], [val.attributes[i][column] for i in rows])
+
+    results = {"protocol": {"real": n, "floor_fd": frechet_distance(real, floor), "ceiling": ceiling}, "models": {}}
+    captions = [val.captions[i] or "" for i in range(n)]
+    for spec in args.model:
+        name, folder = spec.split("=", 1)
+        pipe = TextToProduct.from_pretrained(folder, device="cpu")
+        print(f"{name}: generating {n} images…", flush=True)
+        feats = pooled_features(generate_for_captions(pipe, captions))
+        row = {"fd": frechet_distance(real, feats)}
+        for column, probe in probes.items():
+            rows = label_rows[column]
+            row[f"acc_{column}"] = probe.accuracy(feats[rows], [val.attributes[i][column] for i in rows])
+        row["ms_b1"], row["ms_b16"] = latency_ms(pipe, 1), latency_ms(pipe, 16)
+        row["params_m"] = sum(p.numel() for p in pipe.generator.parameters()) / 1e6
+        results["models"][name] = row
+    if args.train_speed:
+        results["train_images_per_s"] = training_speed(args.data, args.batch_size)
+
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2))
+    print(render_table(results))
+
+
+def render_table(results: dict) -> str:
+    p = results["protocol"]
+    lines = [
+        f"| model | Fréchet distance ↓ | articleType acc (top-20) | baseColour acc (top-12) | ms/img b1 | ms/img b16 | params (M) |",
+        "|---|---|---|---|---|---|---|",
+        f"| real vs real (floor / ceiling) | {p['floor_fd']:.2f} | {p['ceiling']['articleType']:.3f} | {p['ceiling']['baseColour']:.3f} | | | |",
+    ]
+    for name, r in results["models"].items():
+        rel = lambda c: f"{r[f'acc_{c}']:.3f} ({r[f'acc_{c}'] / p['ceiling'][c]:.0%} of ceiling)"
+        lines.append(f"| {name} | {r['fd']:.2f} | {rel('articleType')} | {rel('baseColour')} | {r['ms_b1']:.2f} | {r['ms_b16']:.2f} | {r['params_m']:.2f} |")
+    models = list(results["models"])
+    if len(models) >= 2:
+        first = results["models"][models[0]]["fd"]
+        lines.append("")
+        lines += [f"FD ratio {models[0]} / {m}: {first / results['models'][m]['fd']:.2f}" for m in models[1:]]
+    if "train_images_per_s" in results:
+        t = results["train_images_per_s"]
+        lines.append(f"\ntraining images/s (same batch, same process): sngan {t['sngan']:.1f}, dcgan {t['dcgan']:.1f} "
+                     f"(ratio {t['sngan'] / t['dcgan']:.2f})")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The one way images enter Atelier: open, validate, normalise to RGB, pad to a square, resize.
+
+Every capability (training data, uploads in the app, benchmarks) goes through `load_image`,
+so a photo a user hands us is treated the same everywhere.
+"""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import BinaryIO, Union
+
+import numpy as np
+from PIL import Image, ImageOps
+
+# Refuse decompression bombs with our own message instead of PIL's warning/exception text.
+MAX_PIXELS = 40_000_000
+Image.MAX_IMAGE_PIXELS = None
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+
+ImageSource = Union[str, os.PathLike, bytes, BinaryIO, Image.Image, np.ndarray]
+
+
+class ImageError(ValueError):
+    """An input that is not a usable image; the message is meant for the user."""
+
+
+def _open(source: ImageSource) -> Image.Image:
+    if isinstance(source, Image.Image):
+        return source
+    if isinstance(source, np.ndarray):
+        if source.dtype != np.uint8:
+            source = np.clip(source, 0, 255).astype(np.uint8)
+        return Image.fromarray(source)
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
+    name = Path(source).name if isinstance(source, (str, os.PathLike)) else "upload"
+    if isinstance(source, (str, os.PathLike)):
+        if not os.path.isfile(source):
+            raise ImageError(f"{name}: file not found")
+        if os.path.getsize(source) == 0:
+            raise ImageError(f"{name}: the file is empty (0 bytes)")
+    try:
+        return Image.open(source)
+    except Exception as e:  # PIL raises several unrelated types for non-images
+        raise ImageError(f"{name}: not a readable image ({type(e).__name__})") from None
+
+
+def to_rgb(image: Image.Image, background=(255, 255, 255)) -> Image.Image:
+    """Any PIL mode (RGBA, LA, P, CMYK, I;16, I, F, L, 1) → 8-bit RGB; alpha is composited."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if arr.max() > 255 else 255.0
+        return Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)).convert("RGB")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        canvas = Image.new("RGB", rgba.size, background)
+        canvas.paste(rgba, mask=rgba.getchannel("A"))
+        return canvas
+    return image.convert("RGB")
+
+
+def load_image(source: ImageSource, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open and validate an image from a path, bytes, file object, array or PIL image.
+
+    Returns an upright 8-bit RGB image. Raises `ImageError` with a user-facing message for
+    anything that is not a usable image (empty, truncated, not an image, too many pixels).
+    """
+    image = _open(source)
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise ImageError("the image has no pixels")
+    if width * height > max_pixels:
+        raise ImageError(
+            f"the image is {width}×{height} = {width * height / 1e6:.1f} megapixels; "
+            f"the limit is {max_pixels / 1e6:.0f} megapixels"
+        )
+    try:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+    except Exception as e:
+        raise ImageError(f"the image data is damaged or truncated ({type(e).__name__})") from None
+    return to_rgb(image)
+
+
+def pad_to_square(image: Image.Image, fill=(255, 255, 255)) -> Image.Image:
+    """Centre the image on a square canvas (white by default: catalog photos have white backgrounds)."""
+    width, height = image.size
+    side = max(width, height)
+    if width == height:
+        return image
+    canvas = Image.new("RGB", (side, side), fill)
+    canvas.paste(image, ((side - width) // 2, (side - height) // 2))
+    return canvas
+
+
+def prepare_square(image: Image.Image, size: int, fill=(255, 255, 255)) -> Image.Image:
+    """Pad to a square and resize to `size`×`size`: the model-input form of a product photo."""
+    square = pad_to_square(image, fill)
+    if square.size != (size, size):
+        square = square.resize((size, size), Image.Resampling.BICUBIC if size > square.size[0] else Image.Resampling.LANCZOS)
+    return square
+
+
+def to_uint8_array(image: Image.Image) -> np.ndarray:
+    return np.asarray(image, dtype=np.uint8)

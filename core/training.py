@@ -1,0 +1,142 @@
+"""The loop every model shares. It hides nothing: read `Trainer.fit` top to bottom.
+
+A *task* (e.g. `gan.training.GANTask`) owns its models, optimisers and one training step;
+`Trainer` owns everything around it: Accelerate, the time budget, the progress bar, the JSONL
+metrics log, sample grids, atomic checkpoints and exact resume, and the export at the end.
+
+Resuming is exact because a step's randomness is a pure function of (seed, step, process):
+batches come from a per-epoch permutation and noise from a generator seeded per step, so a run
+killed and resumed from its last checkpoint computes the same steps as one never interrupted.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Protocol
+
+import torch
+from tqdm.auto import tqdm
+
+from core.checkpoints import CheckpointError, atomic_path, load_training_state, save_training_state, write_text_atomic
+
+STATE_FILE = "state.safetensors"
+
+
+class Task(Protocol):
+    batch_size: int
+
+    def train_step(self, step: int) -> dict[str, float]: ...
+    def state_dict(self) -> dict: ...
+    def load_state_dict(self, state: dict) -> None: ...
+    def sample_grid(self) -> torch.Tensor: ...
+    def export(self, folder: Path, summary: dict) -> None: ...
+
+
+def step_generator(seed: int, step: int, rank: int = 0) -> torch.Generator:
+    """The random source of one step on one process (stateless, hence exactly resumable)."""
+    return torch.Generator().manual_seed((seed * 1_000_003 + step * 7919 + rank) % (2**63))
+
+
+def batch_indices(step: int, num_items: int, global_batch: int, seed: int, rank: int = 0, world: int = 1) -> torch.Tensor:
+    """This process's share of the global batch for `step`: a fresh permutation every epoch."""
+    per_epoch = max(1, num_items // global_batch)
+    epoch, position = divmod(step, per_epoch)
+    order = torch.randperm(num_items, generator=torch.Generator().manual_seed(seed + 104_729 * epoch))
+    if num_items < global_batch:  # tiny folders: sample with repetition rather than fail
+        order = order.repeat(math.ceil(global_batch / num_items))
+    batch = order[position * global_batch:(position + 1) * global_batch]
+    return batch[rank::world]
+
+
+class Trainer:
+    def __init__(self, task: Task, run_dir: str | Path, accelerator, *, max_steps: int, max_minutes: float | None,
+                 checkpoint_every: int, sample_every: int, log_every: int = 10, export_dir: str | Path | None = None):
+        self.task, self.accelerator = task, accelerator
+        self.run_dir = Path(run_dir)
+        self.max_steps, self.max_minutes = max_steps, max_minutes
+        self.checkpoint_every, self.sample_every, self.log_every = checkpoint_every, sample_every, log_every
+        self.export_dir = Path(export_dir) if export_dir else self.run_dir / "export"
+        self.step, self.elapsed = 0, 0.0
+
+    @property
+    def is_main(self) -> bool:
+        return self.accelerator.is_main_process
+
+    def resume(self) -> bool:
+        path = self.run_dir / STATE_FILE
+        if not path.is_file():
+            return False
+        state = load_training_state(path)
+        self.task.load_state_dict(state["task"])
+        self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
+        return True
+
+    def checkpoint(self) -> None:
+        self.accelerator.wait_for_everyone()
+        if self.is_main:
+            save_training_state(self.run_dir / STATE_FILE, {"task": self.task.state_dict(), "step": self.step, "elapsed": self.elapsed})
+        self.accelerator.wait_for_everyone()
+
+    def save_samples(self) -> None:
+        from torchvision.utils import save_image
+
+        grid = self.task.sample_grid()
+        if self.is_main:
+            with atomic_path(self.run_dir / "samples" / f"step{self.step:07d}.png") as tmp:
+                save_image(grid, str(tmp), nrow=8, format="png")
+
+    def log(self, record: dict) -> None:
+        if self.is_main:
+            with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+
+    def out_of_budget(self) -> bool:
+        over = self.max_minutes is not None and self.elapsed >= self.max_minutes * 60
+        if over:
+            self.accelerator.set_trigger()
+        return self.accelerator.check_trigger()  # every process stops at the same step
+
+    def fit(self) -> dict:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        world = self.accelerator.num_processes
+        bar = tqdm(total=self.max_steps, initial=self.step, disable=not self.is_main, desc="training", dynamic_ncols=True)
+        images_seen_window, window_start = 0, time.perf_counter()
+        while self.step < self.max_steps and not self.out_of_budget():
+            started = time.perf_counter()
+            metrics = self.task.train_step(self.step)
+            self.step += 1
+            self.elapsed += time.perf_counter() - started
+            images_seen_window += self.task.batch_size * world
+            bar.update(1)
+            if self.step % self.log_every == 0 or self.step == self.max_steps:
+                rate = images_seen_window / max(time.perf_counter() - window_start, 1e-9)
+                images_seen_window, window_start = 0, time.perf_counter()
+                bar.set_postfix({**{k: f"{v:.3f}" for k, v in metrics.items()}, "img/s": f"{rate:.1f}"})
+                self.log({"step": self.step, "minutes": round(self.elapsed / 60, 3), "images_per_s": round(rate, 2), **metrics})
+            if self.step % self.sample_every == 0:
+                self.save_samples()
+            if self.step % self.checkpoint_every == 0:
+                self.checkpoint()
+        bar.close()
+        self.checkpoint()
+        self.save_samples()
+        summary = {"steps": self.step, "minutes": round(self.elapsed / 60, 2), "images_seen": self.step * self.task.batch_size * world}
+        if self.is_main:
+            self.task.export(self.export_dir, summary)
+        self.accelerator.wait_for_everyone()
+        return summary
+
+
+def save_options(run_dir: Path, options: dict, resume: bool) -> None:
+    """Record the run's options; a resumed run must not silently change what it trains."""
+    path = run_dir / "options.json"
+    if resume and path.is_file():
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        fixed = ("data", "arch", "resolution", "batch_size", "seed", "caption_column")
+        changed = {k: (previous.get(k), options.get(k)) for k in fixed if previous.get(k) != options.get(k)}
+        if changed:
+            raise CheckpointError(f"--resume with different options than the run was started with: {changed}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, json.dumps(options, indent=2))

