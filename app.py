@@ -51,7 +51,7 @@ def build(gan_model: str = str(DEFAULT_MODEL)) -> gr.Blocks:
     def generate(prompt: str, count: int = 8, seed: int = 0, variety: float = 1.0):
         return generate_files(prompt, count, seed, variety, model=gan_model)
 
-    with gr.Blocks(title="Atelier — product image studio") as demo:
+    with gr.Blocks(title="Atelier — product image studio", delete_cache=(3600, 3600)) as demo:
         gr.Markdown("# Atelier\nProduct images from a description — generated on this machine in milliseconds.")
         with gr.Tab("Generate"):
             with gr.Row():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -27,7 +28,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val-fraction", type=float, default=0.05, help="held out by a hash of the file path")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training images")
     parser.add_argument("--batch-size", type=int, default=64, help="per process")
-    parser.add_argument("--max-steps", type=int, default=1_000_000)
+    parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (default: only the time budget, or until stopped)")
     parser.add_argument("--max-minutes", type=float, default=None, help="training-time budget, summed over resumes")
     parser.add_argument("--checkpoint-every", type=int, default=500)
     parser.add_argument("--sample-every", type=int, default=500)
@@ -47,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     gan.add_argument("--arch", default="sngan", choices=["sngan", "dcgan"])
     gan.add_argument("--lr-g", type=float, default=2e-4)
     gan.add_argument("--lr-d", type=float, default=2e-4)
+    gan.add_argument("--betas", type=float, nargs=2, default=[0.5, 0.999], help="Adam betas")
+    gan.add_argument("--d-batch-norm", action=argparse.BooleanOptionalAction, default=True,
+                     help="BatchNorm in the sngan discriminator (real and fake batches apart, as in DCGAN: it keeps G from collapsing)")
     gan.add_argument("--ema", type=float, default=0.999, help="EMA decay of the sampling generator (sngan)")
     gan.add_argument("--augment", default=None,
                      help="DiffAugment policy; default: none for dcgan, for sngan translation,color,cutout under "
@@ -88,6 +92,9 @@ def train_gan(args) -> int:
     from gan.training import GANTask
 
     accelerator = make_accelerator(args.mixed_precision)
+    if "MASTER_PORT" in os.environ and accelerator.num_processes == 1 and "LOCAL_RANK" not in os.environ:
+        print("note: `accelerate launch` started a single process; on a machine without CUDA add --multi_gpu "
+              "(or use torchrun) to train with several processes", file=sys.stderr)
     torch.set_num_threads(max(1, torch.get_num_threads() // accelerator.num_processes))
     run_dir = Path(args.out)
     state_exists = (run_dir / "state.safetensors").is_file()

@@ -83,7 +83,7 @@ def training_speed(data_dir: str, batch: int, steps: int = 6) -> dict[str, float
     speeds = {}
     for arch in ("sngan", "dcgan"):
         options = {"arch": arch, "batch_size": batch, "seed": 0, "augment": "translation" if arch == "sngan" else "",
-                   "resolution": 64, "lr_g": 2e-4, "lr_d": 2e-4, "ema": 0.999, "caption_template": None}
+                   "resolution": 64, "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "ema": 0.999, "caption_template": None}
         task = GANTask(options, data, make_accelerator("no"))
         task.train_step(0)
         started = time.perf_counter()

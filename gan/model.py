@@ -1,12 +1,18 @@
 """GAN models, 64×64, as plain diffusers `ModelMixin`s (save_pretrained/from_pretrained, safetensors).
 
-- `ConditionalGenerator`: noise + text embedding → image. The embedding is projected and joined to
-  the noise; every block is modulated by it through conditional BatchNorm (BigGAN-style).
-- `ProjectionDiscriminator`: spectral-normalised CNN whose score adds ⟨embed(text), features⟩
-  (Miyato & Koyama 2018) to an unconditional score. Trained with the hinge loss.
+- `ConditionalGenerator`: noise + text embedding → image. DCGAN's transposed-conv backbone (the
+  fastest upsampling on a CPU); the projected text embedding joins the noise and modulates every
+  block through conditional BatchNorm (BigGAN-style).
+- `ProjectionDiscriminator`: spectral-normalised convolutions, BatchNorm on real and fake batches
+  apart (as in DCGAN), a minibatch-stddev feature, and a score that adds ⟨embed(text), features⟩
+  (Miyato & Koyama 2018) to an unconditional one. Trained with the hinge loss.
 - `DCGANGenerator` / `DCGANDiscriminator`: Radford et al. 2015, unconditional, the baseline.
 
 `cond_dim=0` makes the conditional pair unconditional (a folder without captions).
+
+Why BatchNorm in a spectral-norm D: on this data and budget, the pure SN discriminator could not keep
+up with the generator (hinge loss stuck near 2, every sample the same product); BatchNorm over
+all-real and all-fake batches plus minibatch stddev let D see a collapsed batch at once.
 """
 from __future__ import annotations
 
@@ -17,6 +23,12 @@ from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 
 SN = nn.utils.spectral_norm
+
+
+def unit_variance(embedding: torch.Tensor) -> torch.Tensor:
+    """Unit-norm text embeddings have components of size ~1/√d, ~20× weaker than the noise at
+    initialisation; rescaling to unit variance per component lets G and D use the text from the start."""
+    return embedding * embedding.shape[1] ** 0.5
 
 
 class ConditionalBatchNorm(nn.Module):
@@ -35,34 +47,34 @@ class ConditionalBatchNorm(nn.Module):
 
 
 class UpBlock(nn.Module):
-    """×2 nearest upsample → 3×3 conv → conditional BN → ReLU (nearest + conv avoids checkerboards)."""
+    """4×4 stride-2 transposed conv (DCGAN's upsampling, the cheapest on a CPU) → conditional BN → ReLU."""
 
     def __init__(self, in_channels: int, out_channels: int, cond_features: int):
         super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)
+        self.conv = nn.ConvTranspose2d(in_channels, out_channels, 4, 2, 1, bias=False)
         self.norm = ConditionalBatchNorm(out_channels, cond_features)
 
     def forward(self, x, w):
-        return F.relu(self.norm(self.conv(F.interpolate(x, scale_factor=2, mode="nearest")), w))
+        return F.relu(self.norm(self.conv(x), w))
 
 
 class ConditionalGenerator(ModelMixin, ConfigMixin):
     @register_to_config
     def __init__(self, resolution: int = 64, noise_dim: int = 128, cond_dim: int = 384,
-                 cond_embed_dim: int = 128, channels: tuple = (512, 256, 128, 64, 32)):
+                 cond_embed_dim: int = 128, channels: tuple = (512, 256, 128, 64)):
         super().__init__()
-        if resolution != 4 * 2 ** (len(channels) - 1):
-            raise ValueError(f"{len(channels)} channel entries give {4 * 2 ** (len(channels) - 1)} px, not {resolution}")
+        if resolution != 4 * 2 ** len(channels):
+            raise ValueError(f"{len(channels)} channel entries give {4 * 2 ** len(channels)} px, not {resolution}")
         self.cond_embed = nn.Linear(cond_dim, cond_embed_dim) if cond_dim else None
         w_dim = noise_dim + (cond_embed_dim if cond_dim else 0)
         self.stem = nn.Linear(w_dim, channels[0] * 16)
         self.stem_norm = ConditionalBatchNorm(channels[0], w_dim)
         self.blocks = nn.ModuleList(UpBlock(a, b, w_dim) for a, b in zip(channels[:-1], channels[1:]))
-        self.to_rgb = nn.Conv2d(channels[-1], 3, 3, padding=1)
+        self.to_rgb = nn.ConvTranspose2d(channels[-1], 3, 4, 2, 1)
 
     def forward(self, noise: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         """noise (N, noise_dim), cond (N, cond_dim) → images (N, 3, H, W) in [-1, 1]."""
-        w = noise if self.cond_embed is None else torch.cat([noise, self.cond_embed(cond)], dim=1)
+        w = noise if self.cond_embed is None else torch.cat([noise, self.cond_embed(unit_variance(cond))], dim=1)
         x = self.stem(w).view(len(w), -1, 4, 4)
         x = F.relu(self.stem_norm(x, w))
         for block in self.blocks:
@@ -70,19 +82,44 @@ class ConditionalGenerator(ModelMixin, ConfigMixin):
         return torch.tanh(self.to_rgb(x))
 
 
+class MinibatchStd(nn.Module):
+    """Appends the across-batch standard deviation as a feature map (Karras et al. 2018): a collapsed
+    batch of fakes is then easy for D to spot, which keeps G from collapsing to one product."""
+
+    def __init__(self, group: int = 4):
+        super().__init__()
+        self.group = group
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        g = min(self.group, n)
+        if n % g:
+            g = 1
+        std = x.view(g, -1, c, h, w).float().var(dim=0, unbiased=False).add(1e-8).sqrt().mean(dim=(1, 2, 3))
+        return torch.cat([x, std.to(x.dtype).view(-1, 1, 1, 1).repeat(g, 1, h, w)], dim=1)
+
+
 class ProjectionDiscriminator(ModelMixin, ConfigMixin):
     @register_to_config
-    def __init__(self, resolution: int = 64, cond_dim: int = 384, channels: tuple = (64, 128, 256, 512)):
+    def __init__(self, resolution: int = 64, cond_dim: int = 384, channels: tuple = (64, 128, 256, 512),
+                 batch_norm: bool = True, minibatch_std: bool = True):
         super().__init__()
         if resolution != 4 * 2 ** len(channels):
             raise ValueError(f"{len(channels)} stages give {4 * 2 ** len(channels)} px, not {resolution}")
-        layers, previous = [SN(nn.Conv2d(3, channels[0] // 2, 3, padding=1)), nn.LeakyReLU(0.2)], channels[0] // 2
-        for c in channels:
-            layers += [SN(nn.Conv2d(previous, c, 4, stride=2, padding=1)), nn.LeakyReLU(0.2)]
+        layers, previous = [], 3
+        for i, c in enumerate(channels):
+            layers += [SN(nn.Conv2d(previous, c, 4, stride=2, padding=1))]
+            if batch_norm and i > 0:
+                layers += [nn.BatchNorm2d(c)]
+            layers += [nn.LeakyReLU(0.2)]
             previous = c
+        if minibatch_std:
+            layers += [MinibatchStd(), SN(nn.Conv2d(previous + 1, previous, 3, padding=1)), nn.LeakyReLU(0.2)]
         self.features = nn.Sequential(*layers)
-        self.score = SN(nn.Linear(previous, 1))
-        self.cond_embed = SN(nn.Linear(cond_dim, previous, bias=False)) if cond_dim else None
+        # The convolutions are spectral-normalised; the two output heads are not: SN layers shrink
+        # activations ~3× each, and SN heads could then never reach the hinge margins (D loss stuck at 2).
+        self.score = nn.Linear(previous, 1)
+        self.cond_embed = nn.Linear(cond_dim, previous, bias=False) if cond_dim else None
 
     def forward(self, images: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(images).sum(dim=(2, 3))
@@ -90,6 +127,15 @@ class ProjectionDiscriminator(ModelMixin, ConfigMixin):
         if self.cond_embed is not None:
             out = out + (self.cond_embed(cond) * h).sum(dim=1)
         return out
+
+
+def dcgan_init(m: nn.Module) -> None:
+    """The paper's initialisation: convolutions N(0, 0.02), BatchNorm scales N(1, 0.02)."""
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
 
 
 class DCGANGenerator(ModelMixin, ConfigMixin):
@@ -106,12 +152,7 @@ class DCGANGenerator(ModelMixin, ConfigMixin):
             nn.ConvTranspose2d(c * 2, c, 4, 2, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(True),
             nn.ConvTranspose2d(c, 3, 4, 2, 1, bias=False), nn.Tanh(),
         )
-        for m in self.modules():  # the paper's N(0, 0.02) initialisation
-            if isinstance(m, nn.ConvTranspose2d):
-                nn.init.normal_(m.weight, 0.0, 0.02)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.normal_(m.weight, 1.0, 0.02)
-                nn.init.zeros_(m.bias)
+        self.apply(dcgan_init)
 
     def forward(self, noise: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(noise.view(len(noise), -1, 1, 1))
@@ -129,12 +170,7 @@ class DCGANDiscriminator(ModelMixin, ConfigMixin):
             nn.Conv2d(c * 4, c * 8, 4, 2, 1, bias=False), nn.BatchNorm2d(c * 8), nn.LeakyReLU(0.2, True),
             nn.Conv2d(c * 8, 1, 4, 1, 0, bias=False),
         )
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.normal_(m.weight, 0.0, 0.02)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.normal_(m.weight, 1.0, 0.02)
-                nn.init.zeros_(m.bias)
+        self.apply(dcgan_init)
 
     def forward(self, images: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(images).view(-1)

@@ -80,15 +80,16 @@ class GANTask:
         if self.arch == "sngan":
             cond_dim = EMBEDDING_DIM if self.conditional else 0
             G = generator_class(resolution=options["resolution"], cond_dim=cond_dim)
-            D = discriminator_class(resolution=options["resolution"], cond_dim=cond_dim)
-            betas, self.loss = (0.5, 0.999), "hinge"
+            D = discriminator_class(resolution=options["resolution"], cond_dim=cond_dim, batch_norm=options.get("d_batch_norm", True))
+            self.loss = "hinge"
         else:
             G, D = generator_class(resolution=options["resolution"]), discriminator_class(resolution=options["resolution"])
-            betas, self.loss = (0.5, 0.999), "bce"
+            self.loss = "bce"
         self.noise_dim = G.config.noise_dim
         self.ema_decay = options["ema"] if self.arch == "sngan" else 0.0
         self.G_ema = copy.deepcopy(G).eval().requires_grad_(False) if self.ema_decay else None
         G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+        betas = tuple(options["betas"])
         opt_G = torch.optim.Adam(G.parameters(), lr=options["lr_g"], betas=betas)
         opt_D = torch.optim.Adam(D.parameters(), lr=options["lr_d"], betas=betas)
         self.G, self.D, self.opt_G, self.opt_D = accelerator.prepare(G, D, opt_G, opt_D)

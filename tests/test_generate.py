@@ -1,0 +1,60 @@
+"""The generation capability without Gradio: request checks, determinism, PNG metadata, variety."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import SHIPPED_GAN
+from gan.generate import GenerationError, TextToProduct, check_request, generate_files, sample_noise
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    return TextToProduct.from_pretrained(SHIPPED_GAN, device="cpu")
+
+
+@pytest.mark.parametrize("count", [0, 17, 2.5, "3", True, None])
+def test_count_must_be_whole_and_in_range(count):
+    with pytest.raises(GenerationError, match="count"):
+        check_request("red shirt", count, 1.0)
+
+
+@pytest.mark.parametrize("variety", [0.0, 2.5, float("nan"), float("inf"), "1"])
+def test_variety_must_be_in_range(variety):
+    with pytest.raises(GenerationError, match="variety"):
+        check_request("red shirt", 2, variety)
+
+
+def test_variety_bounds_the_noise():
+    z = sample_noise(256, 128, torch.Generator().manual_seed(0), truncation=0.5)
+    assert z.abs().max() <= 0.5 and z.std() > 0.2
+
+
+def test_shipped_model_same_seed_same_pixels(pipe):
+    a = pipe("black leather formal shoes for men", count=4, seed=3)
+    b = pipe("black leather formal shoes for men", count=4, seed=3)
+    c = pipe("black leather formal shoes for men", count=4, seed=4)
+    assert all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a, b))
+    assert not np.array_equal(np.asarray(a[0]), np.asarray(c[0]))
+    assert len({np.asarray(x).tobytes() for x in a}) == 4  # four different products
+
+
+def test_prompt_changes_the_product(pipe):
+    red = np.asarray(pipe("Women Red Handbag", count=1, seed=0)[0], float)
+    blue = np.asarray(pipe("men blue denim jeans", count=1, seed=0)[0], float)
+    assert np.abs(red - blue).mean() > 5
+
+
+def test_empty_prompt_is_refused(pipe):
+    with pytest.raises(GenerationError, match="description"):
+        pipe("  \n ", count=1)
+
+
+def test_files_carry_prompt_seed_and_model(tmp_path):
+    files = generate_files("white sports shoes", 2, 5, 0.8, model=SHIPPED_GAN, out_dir=tmp_path)
+    assert [p for p, _ in files] == [str(tmp_path / f"white-sports-shoes_seed5_0{i}.png") for i in range(2)]
+    info = Image.open(files[1][0]).info
+    assert info["prompt"] == "white sports shoes" and info["seed"] == "5" and info["index"] == "1"
+    assert info["model"] == SHIPPED_GAN.name and info["variety"] == "0.8"
