@@ -44,7 +44,7 @@ LABELS = {"articleType": 20, "baseColour": 12}
 
 
 def cached_features(images: torch.Tensor, tag: str) -> torch.Tensor:
-    """Features of real images are the slow part; keep them on disk keyed by the pixels."""
+    """Features are the slow part; keep them on disk keyed by the pixels (so only identical images hit)."""
     key = hashlib.sha1(images.numpy().tobytes()).hexdigest()[:16]
     path = CACHE / f"{tag}-{key}.safetensors"
     if path.is_file():
@@ -132,7 +132,7 @@ def main(argv=None):
         name, folder = spec.split("=", 1)
         pipe = TextToProduct.from_pretrained(folder, device="cpu")
         print(f"{name}: generating {n} images…", flush=True)
-        feats = pooled_features(generate_for_captions(pipe, captions))
+        feats = cached_features(generate_for_captions(pipe, captions), "generated")
         row = {"fd": frechet_distance(real, feats)}
         for column, probe in probes.items():
             rows = label_rows[column]
