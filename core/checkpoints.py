@@ -125,17 +125,6 @@ def load_pretrained(model_class, folder: str | Path, device="cpu"):
     return model.to(device).eval()
 
 
-def find_models(kind: str, *roots: str | Path) -> dict[str, Path]:
-    """Exported models of one kind (`atelier.json` → "kind") under the given folders, by folder name."""
-    found = {}
-    for root in roots:
-        for info_file in sorted(Path(root).glob("*/atelier.json")):
-            info = read_json(info_file, {})
-            if info.get("kind") == kind:
-                found.setdefault(info_file.parent.name, info_file.parent)
-    return found
-
-
 def read_json(path: str | Path, default=None):
     path = Path(path)
     if not path.is_file():

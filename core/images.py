@@ -106,6 +106,3 @@ def prepare_square(image: Image.Image, size: int, fill=(255, 255, 255)) -> Image
         square = square.resize((size, size), Image.Resampling.BICUBIC if size > square.size[0] else Image.Resampling.LANCZOS)
     return square
 
-
-def to_uint8_array(image: Image.Image) -> np.ndarray:
-    return np.asarray(image, dtype=np.uint8)
