@@ -78,12 +78,15 @@ def latency_ms(pipe: TextToProduct, batch: int, repeats: int = 20) -> float:
 def training_speed(data_dir: str, batch: int, steps: int = 6) -> dict[str, float]:
     from core.devices import make_accelerator
     from gan.training import GANTask
+    from train import build_parser
 
     data = ImageTextDataset(data_dir, 64, "train", limit=1024, progress=False)
     speeds = {}
     for arch in ("sngan", "dcgan"):
-        options = {"arch": arch, "batch_size": batch, "seed": 0, "augment": "translation" if arch == "sngan" else "",
-                   "resolution": 64, "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "ema": 0.999, "caption_template": None}
+        # train.py's own defaults, with the augmentation the full 40k-image runs use (not the small-data one)
+        options = vars(build_parser().parse_args(["gan", "--data", data_dir, "--out", "-", "--arch", arch, "--batch-size", str(batch),
+                                                  "--augment", "translation" if arch == "sngan" else ""]))
+        options["out"] = None  # no caption cache on disk for a timing run
         task = GANTask(options, data, make_accelerator("no"))
         task.train_step(0)
         started = time.perf_counter()

@@ -27,7 +27,7 @@ SN = nn.utils.spectral_norm
 
 def unit_variance(embedding: torch.Tensor) -> torch.Tensor:
     """Unit-norm text embeddings have components of size ~1/√d, ~20× weaker than the noise at
-    initialisation; rescaling to unit variance per component lets G and D use the text from the start."""
+    initialisation; rescaling to unit variance per component lets G use the text from the start."""
     return embedding * embedding.shape[1] ** 0.5
 
 
