@@ -17,9 +17,15 @@ import gradio as gr
 
 from core.checkpoints import CheckpointError
 from core.images import ImageError
+from core.outputs import scratch_dir
 from gan.generate import DEFAULT_MODEL, MAX_COUNT, VARIETY_RANGE, GenerationError, describe_model, generate_files
+from enhance import EnhanceError
+from enhance.chain import ORDER, Settings, enhance_photo
+from enhance.tone import RANGES as TONE_RANGES
+from latent.space import LatentError
+from latent.studio import MAX_FRAMES, MAX_SLIDERS, SLIDER_RANGE, apply_sliders, available_models, encode_photo, morph_files, slider_label, start_edit, studio_for
 
-USER_ERRORS = (GenerationError, CheckpointError, ImageError)
+USER_ERRORS = (GenerationError, CheckpointError, ImageError, LatentError, EnhanceError)
 MAX_UPLOAD = "20mb"
 EXAMPLE_PROMPTS = [
     "men's navy blue casual shirt",
@@ -73,8 +79,264 @@ def build(gan_model: str = str(DEFAULT_MODEL)) -> gr.Blocks:
             run.click(generate, [prompt, count, seed, variety], gallery, api_name="generate", concurrency_limit=2, concurrency_id="generate")
             prompt.submit(generate, [prompt, count, seed, variety], gallery, api_visibility="private", concurrency_id="generate")
             dice.click(lambda: random.randrange(2**31), None, seed, api_visibility="private", queue=False)
+        with gr.Tab("Sliders"):
+            sliders_tab()
+        with gr.Tab("Enhance"):
+            enhance_tab()
     demo.queue(default_concurrency_limit=2, max_size=64)
     return demo
+
+
+def sliders_tab() -> None:
+    """Latent-space studio: start from a seed/prompt/photo, drag sliders, morph A → B, save/open edits."""
+    models = available_models()
+    if not models:
+        gr.Markdown("**No model with slider directions.** Compute them with "
+                    "`python -m latent.directions checkpoints/<model> --data DIR`.")
+        return
+
+    def slider_updates(names: list[str], values: dict | None = None):
+        values = values or {}
+        return [gr.Slider(label=slider_label(names[i]), value=values.get(names[i], 0.0), visible=True) if i < len(names)
+                else gr.Slider(visible=False, value=0.0) for i in range(MAX_SLIDERS)]
+
+    @user_facing
+    def choose_model(model: str, seed: int, prompt: str):
+        studio = studio_for(model)
+        names = studio.default_sliders()
+        named = [n for n in studio.directions.names if "=" in n]
+        image, edit = start_edit(model, seed, prompt)
+        hint = "Upload a photo to start from it." if studio.space.can_encode else "This GAN starts from a seed and a description (it cannot encode photos)."
+        return (names, gr.Dropdown(choices=[(slider_label(n), n) for n in named], value=[n for n in names if "=" in n]),
+                image, edit, hint, *slider_updates(names))
+
+    @user_facing
+    def choose_named(model: str, named: list[str], names: list[str], edit: str, *values):
+        if len(named) > MAX_SLIDERS:
+            raise LatentError(f"choose at most {MAX_SLIDERS} named sliders")
+        principal = [n for n in studio_for(model).directions.names if "=" not in n]
+        current = dict(zip(names, values))
+        new_names = list(named) + principal[:MAX_SLIDERS - len(named)]
+        kept = {n: current.get(n, 0.0) for n in new_names}
+        image, edit = apply_sliders(model, edit, kept)
+        return new_names, image, edit, *slider_updates(new_names, kept)
+
+    @user_facing
+    def new_product(model: str, seed: int, prompt: str):
+        return (*start_edit(model, seed, prompt), *[0.0] * MAX_SLIDERS)
+
+    @user_facing
+    def start_api(model: str, seed: int = 0, prompt: str = ""):
+        return start_edit(model, seed, prompt)
+
+    @user_facing
+    def encode(model: str, image: str):
+        if not image:
+            raise ImageError("upload a product photo first")
+        return encode_photo(model, image, os.path.basename(image))
+
+    @user_facing
+    def move(model: str, edit: str, names: list[str], *values):
+        return apply_sliders(model, edit, dict(zip(names, values)))
+
+    @user_facing
+    def edit_api(model: str, edit: str):
+        return apply_sliders(model, edit)
+
+    @user_facing
+    def open_edit(model: str, edit: str, names: list[str]):
+        studio = studio_for(model)
+        values = studio.from_json(edit).sliders
+        principal = [n for n in names if "=" not in n]
+        named = [n for n in names if "=" in n]
+        new_names = (list(values) + [n for n in named + principal if n not in values])[:MAX_SLIDERS]
+        image, edit = apply_sliders(model, edit)
+        return new_names, image, edit, *slider_updates(new_names, values)
+
+    @user_facing
+    def open_edit_file(model: str, file: str, names: list[str]):
+        with open(file, encoding="utf-8", errors="replace") as f:
+            return open_edit(model, f.read(200_001), names)
+
+    @user_facing
+    def save_edit(edit: str):
+        path = scratch_dir() / "atelier-edit.json"
+        path.write_text(edit, encoding="utf-8")
+        return str(path)
+
+    @user_facing
+    def morph_api(model: str, edit_a: str, edit_b: str, frames: int = 8):
+        return morph_files(model, edit_a, edit_b, frames, scratch_dir())
+
+    @user_facing
+    def morph_to(model: str, edit_a: str, seed_b: int, prompt_b: str, photo_b: str | None, frames: int):
+        _, edit_b = encode_photo(model, photo_b, os.path.basename(photo_b)) if photo_b else start_edit(model, seed_b, prompt_b)
+        return morph_files(model, edit_a, edit_b, frames, scratch_dir())
+
+    names = gr.State([])
+    with gr.Row():
+        with gr.Column(scale=1):
+            model = gr.Dropdown(models, value=models[0], label="Model")
+            hint = gr.Markdown()
+            prompt = gr.Textbox(label="Description (GAN models)", value="Women Red Handbag", max_length=2000)
+            with gr.Row():
+                seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
+                new = gr.Button("New product", variant="primary")
+            photo = gr.Image(type="filepath", label="…or start from your product photo (VAE)", sources=["upload", "clipboard"], height=200)
+        with gr.Column(scale=1):
+            named = gr.Dropdown([], multiselect=True, max_choices=MAX_SLIDERS, label="Named sliders (the rest are principal directions)")
+            sliders = [gr.Slider(*SLIDER_RANGE, value=0.0, step=0.1, visible=False, elem_id=f"slider-{i}") for i in range(MAX_SLIDERS)]
+            reset = gr.Button("Reset sliders", size="sm")
+        with gr.Column(scale=1):
+            image = gr.Image(label="Result", type="pil", format="png", interactive=False, height=320, elem_id="slider-image")
+            with gr.Accordion("Save or share this edit", open=False):
+                edit = gr.Textbox(label="Edit (JSON)", info="copy to share; paste one and press Open", lines=3, max_length=200_000, elem_id="edit-json")
+                with gr.Row():
+                    open_button = gr.Button("Open", size="sm")
+                    save = gr.DownloadButton("Download .json", size="sm")
+                    upload = gr.UploadButton("Open .json file", file_types=[".json"], size="sm")
+    with gr.Accordion("Morph to another product", open=False):
+        with gr.Row():
+            seed_b = gr.Number(value=1, precision=0, minimum=0, label="B: seed")
+            prompt_b = gr.Textbox(label="B: description (GAN)", value="Men Black Watches", max_length=2000)
+            photo_b = gr.Image(type="filepath", label="B: photo (VAE; overrides the seed)", height=120)
+            frames = gr.Slider(2, MAX_FRAMES, value=8, step=1, label="Frames")
+        morph = gr.Button("Morph A → B")
+        strip = gr.Gallery(label="A → B", columns=8, height="auto", format="png")
+        gif = gr.File(label="GIF")
+
+    slider_outputs = [names, named, image, edit, hint, *sliders]
+    model.change(choose_model, [model, seed, prompt], slider_outputs, api_visibility="private")
+    gr.on([new.click, prompt.submit], new_product, [model, seed, prompt], [image, edit, *sliders], api_visibility="private")
+    named.input(choose_named, [model, named, names, edit, *sliders], [names, image, edit, *sliders], api_visibility="private")
+    for slider in sliders:
+        slider.release(move, [model, edit, names, *sliders], [image, edit], api_visibility="private", trigger_mode="always_last")
+    reset.click(lambda: [0.0] * MAX_SLIDERS, None, sliders, api_visibility="private", queue=False).then(
+        move, [model, edit, names, *sliders], [image, edit], api_visibility="private")
+    photo.upload(encode, [model, photo], [image, edit], api_name="encode").then(
+        lambda: [0.0] * MAX_SLIDERS, None, sliders, api_visibility="private", queue=False)
+    open_button.click(open_edit, [model, edit, names], [names, image, edit, *sliders], api_visibility="private")
+    upload.upload(open_edit_file, [model, upload, names], [names, image, edit, *sliders], api_visibility="private")
+    save.click(save_edit, edit, save, api_visibility="private")
+    morph.click(morph_to, [model, edit, seed_b, prompt_b, photo_b, frames], [strip, gif], api_visibility="private")
+    # API-only endpoints (documented in README): an edit travels as its JSON, so a client needs no UI state.
+    edit_b = gr.Textbox(visible=False)
+    api_only = gr.Button(visible=False)
+    api_only.click(edit_api, [model, edit], [image, edit], api_name="edit")
+    api_only.click(morph_api, [model, edit, edit_b, frames], [strip, gif], api_name="morph")
+    api_only.click(start_api, [model, seed, prompt], [image, edit], api_name="start")
+
+
+def enhance_tab() -> None:
+    """Shop photos: repair a brushed area, denoise, auto tone, clean background, upscale — chained."""
+    labels = {"repair": "Repair brushed area", "denoise": "Denoise", "tone": "Auto tone",
+              "background": "Clean background", "upscale": "Upscale"}
+
+    def finish(result, operations: str, before=None):
+        """Full-resolution PNG for download, and before/after previews for the comparison slider."""
+        from PIL import Image
+
+        from core.outputs import save_png
+
+        folder = scratch_dir()
+        result.info["operations"] = operations
+        full = save_png(result, folder / "atelier-enhanced.png")
+        if before is None:
+            return str(full)
+        preview = result.copy()
+        preview.thumbnail((1024, 1024))
+        shown_before = before.convert("RGB").resize(preview.size, Image.Resampling.LANCZOS)
+        shown_before.save(folder / "before.png")
+        preview.save(folder / "after.png")
+        return (str(folder / "before.png"), str(folder / "after.png")), str(full)
+
+    @user_facing
+    def run(editor, operations, scale, mode, strength, manual_tone, exposure, contrast, warmth, saturation, background,
+            progress=gr.Progress()):
+        import numpy as np
+        from PIL import Image
+
+        from core.images import load_image
+
+        if not editor or editor.get("background") is None:
+            raise ImageError("upload a photo first")
+        photo = load_image(editor["background"])
+        mask = None
+        layers = [layer for layer in editor.get("layers") or [] if layer is not None]
+        if layers:
+            alpha = np.zeros(photo.size[::-1], bool)
+            for layer in layers:
+                layer = np.asarray(layer)
+                if layer.ndim == 3 and layer.shape[2] == 4 and layer.shape[:2] == alpha.shape:
+                    alpha |= layer[..., 3] > 0
+            mask = alpha if alpha.any() else None
+        tone = dict(exposure=exposure, contrast=contrast, warmth=warmth, saturation=saturation) if manual_tone else {}
+        settings = Settings(mask=mask, strength=strength, tone=tone, background=background, scale=int(scale), mode=mode)
+        result, log = enhance_photo(photo, list(operations or []), settings, lambda f: progress(f, desc="enhancing"))
+        comparison, full = finish(result, result.info["operations"], before=photo)
+        return comparison, full, "\n".join(f"- {line}" for line in log)
+
+    def api(operation: str, image: str, **options):
+        path = image if isinstance(image, str) else getattr(image, "path", None)
+        if not path:
+            raise ImageError("send an image file")
+        mask = options.pop("mask", None)
+        result, _ = enhance_photo(path, [operation], Settings(mask=mask, **options))
+        return finish(result, operation)
+
+    @user_facing
+    def upscale_api(image: str, scale: int = 4, mode: str = "fast"):
+        return api("upscale", image, scale=int(scale), mode=mode)
+
+    @user_facing
+    def denoise_api(image: str, strength: float = 0.0):
+        return api("denoise", image, strength=strength)
+
+    @user_facing
+    def inpaint_api(image: str, mask: str):
+        if not mask:
+            raise ImageError("send a mask image (white = repair) the size of the photo")
+        return api("repair", image, mask=mask)
+
+    @user_facing
+    def auto_tone_api(image: str):
+        return api("tone", image)
+
+    @user_facing
+    def remove_background_api(image: str, background: str = "white"):
+        return api("background", image, background=background)
+
+    with gr.Row():
+        with gr.Column(scale=1):
+            editor = gr.ImageEditor(label="Your photo (brush over a stain or tag to repair it)", type="numpy",
+                                    sources=["upload", "clipboard"], brush=gr.Brush(colors=["#ff00ff"], color_mode="fixed", default_size=24),
+                                    height=420, elem_id="enhance-editor")
+            operations = gr.CheckboxGroup([(labels[o], o) for o in ORDER], value=["denoise", "tone", "upscale"],
+                                          label="Operations (applied in this order)", elem_id="enhance-operations")
+            run_button = gr.Button("Enhance", variant="primary", elem_id="enhance-button")
+            with gr.Accordion("Settings", open=False):
+                with gr.Row():
+                    scale = gr.Radio([2, 4], value=4, label="Upscale ×")
+                    mode = gr.Radio(["fast", "quality"], value="fast", label="Upscale mode (quality = Real-ESRGAN, slower)")
+                strength = gr.Slider(0, 50, value=0, step=1, label="Denoise strength (noise σ; 0 = automatic)")
+                background = gr.Radio(["white", "transparent"], value="white", label="Background")
+                manual_tone = gr.Checkbox(False, label="Set the tone myself (otherwise automatic)")
+                tone = [gr.Slider(*TONE_RANGES[k], value=v, step=0.05, label=k.title()) for k, v in
+                        (("exposure", 0.0), ("contrast", 1.0), ("warmth", 0.0), ("saturation", 1.0))]
+        with gr.Column(scale=1):
+            comparison = gr.ImageSlider(label="Before / after", type="filepath", elem_id="enhance-comparison")
+            download = gr.File(label="Full-resolution PNG")
+            log = gr.Markdown()
+    run_button.click(run, [editor, operations, scale, mode, strength, manual_tone, *tone, background], [comparison, download, log],
+                     api_visibility="private", concurrency_limit=1, concurrency_id="enhance")
+    # API endpoints: an image file in, a PNG file out (documented in README).
+    image_file, mask_file, result_file = gr.File(visible=False), gr.File(visible=False), gr.File(visible=False)
+    api_only = gr.Button(visible=False)
+    api_only.click(upscale_api, [image_file, scale, mode], result_file, api_name="upscale", concurrency_id="enhance")
+    api_only.click(denoise_api, [image_file, strength], result_file, api_name="denoise", concurrency_id="enhance")
+    api_only.click(inpaint_api, [image_file, mask_file], result_file, api_name="inpaint", concurrency_id="enhance")
+    api_only.click(auto_tone_api, [image_file], result_file, api_name="auto_tone", concurrency_id="enhance")
+    api_only.click(remove_background_api, [image_file, background], result_file, api_name="remove_background", concurrency_id="enhance")
 
 
 def main(argv=None):

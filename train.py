@@ -1,6 +1,9 @@
 """Train Atelier's models on your own image folders.
 
     python train.py gan --data ../shared/data/fashion-products --out runs/gan --max-minutes 100
+    python train.py vae --data ../shared/data/fashion-products --out runs/vae --max-minutes 60
+    python train.py sr|denoise|inpaint --data ../shared/data/clothing-photos/train --out runs/sr --max-minutes 25
+    python train.py segment --data ../shared/data/fashion-products --backgrounds ../shared/data/clothing-photos/train --out runs/seg
     python train.py gan --data DIR --out runs/x --dry-run          # check the folder, train nothing
     python train.py gan --data DIR --out runs/x --resume           # continue a killed run exactly
     accelerate launch --num_processes 2 train.py gan --data DIR --out runs/x   # several processes/GPUs
@@ -25,6 +28,8 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="run folder (created; reused with --resume)")
     parser.add_argument("--caption-column", default="text", help="caption column of metadata.csv/jsonl")
     parser.add_argument("--resolution", type=int, default=64)
+    parser.add_argument("--fit", choices=["pad", "crop"], default="pad",
+                        help="make images square by padding with white (catalog products) or centre-cropping (photos)")
     parser.add_argument("--val-fraction", type=float, default=0.05, help="held out by a hash of the file path")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training images")
     parser.add_argument("--batch-size", type=int, default=64, help="per process")
@@ -42,7 +47,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="model", required=True)
     gan = sub.add_parser("gan", help="text-conditional GAN (or the DCGAN baseline)")
     add_common(gan)
     gan.add_argument("--arch", default="sngan", choices=["sngan", "dcgan"])
@@ -59,6 +64,33 @@ def build_parser() -> argparse.ArgumentParser:
                      help="caption built from metadata columns, used instead of the real one with --template-probability")
     gan.add_argument("--template-probability", type=float, default=0.25)
     gan.add_argument("--sample-prompts", nargs="*", default=None, help="prompts of the sample grid (default: 8 captions from the data)")
+
+    vae = sub.add_parser("vae", help="VAE with a compact latent for the sliders")
+    add_common(vae)
+    vae.add_argument("--latent-dim", type=int, default=128)
+    vae.add_argument("--lr", type=float, default=5e-4)
+    vae.add_argument("--kl-weight", type=float, default=5e-6, help="per nat of KL (see vae/training.py)")
+    vae.add_argument("--perceptual-weight", type=float, default=0.05, help="EfficientNet-Lite0 feature distance; 0 turns it off")
+
+    photos = dict(resolution=256, fit="crop", batch_size=16, checkpoint_every=200, sample_every=200)
+    for name, help_text, defaults in (
+        ("sr", "super-resolution ×2/×4 on photo crops", dict(crop=96, lr=5e-4, perceptual_weight=0.01)),
+        ("denoise", "blind denoiser on photo crops", dict(crop=64, lr=5e-4, perceptual_weight=0.0)),
+        ("inpaint", "inpainting with free-form masks on photo crops", dict(crop=128, lr=5e-4, perceptual_weight=0.05, batch_size=8)),
+        ("segment", "product/background segmentation from catalog images on varied backgrounds",
+         dict(crop=128, lr=1e-3, perceptual_weight=0.0, resolution=128, fit="pad")),
+    ):
+        enhance = sub.add_parser(name, help=help_text)
+        add_common(enhance)
+        enhance.set_defaults(**{**photos, **defaults})
+        enhance.add_argument("--crop", type=int, help="training crop size in pixels")
+        enhance.add_argument("--lr", type=float)
+        enhance.add_argument("--perceptual-weight", type=float, help="EfficientNet-Lite0 feature distance; 0 turns it off")
+        if name == "sr":
+            enhance.add_argument("--realistic-fraction", type=float, default=0.3,
+                                 help="share of batches degraded with blur/noise/JPEG instead of plain bicubic")
+        if name == "segment":
+            enhance.add_argument("--backgrounds", required=True, help="folder of photos whose crops become backgrounds")
     return parser
 
 
@@ -68,7 +100,7 @@ def dry_run(args) -> int:
     try:
         scan = scan_folder(args.data, args.caption_column)
         summary = scan.summary()
-        train = ImageTextDataset(args.data, args.resolution, "train", args.val_fraction, args.caption_column, limit=args.limit)
+        train = ImageTextDataset(args.data, args.resolution, "train", args.val_fraction, args.caption_column, limit=args.limit, fit=args.fit)
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -82,14 +114,25 @@ def dry_run(args) -> int:
     return 0
 
 
-def train_gan(args) -> int:
+def task_class(model: str):
+    if model == "gan":
+        from gan.training import GANTask
+        return GANTask
+    if model == "vae":
+        from vae.training import VAETask
+        return VAETask
+    from enhance.training import TASKS
+    return TASKS[model]
+
+
+def train(args) -> int:
+    """Shared by every model: accelerator, data, options (checked on resume), task, Trainer."""
     import torch
 
     from core.checkpoints import CheckpointError
     from core.data import DatasetError, ImageTextDataset
     from core.devices import make_accelerator
     from core.training import Trainer, save_options
-    from gan.training import GANTask
 
     accelerator = make_accelerator(args.mixed_precision)
     if "MASTER_PORT" in os.environ and accelerator.num_processes == 1 and "LOCAL_RANK" not in os.environ:
@@ -103,11 +146,11 @@ def train_gan(args) -> int:
         return 2
     try:
         data = ImageTextDataset(args.data, args.resolution, "train", args.val_fraction, args.caption_column,
-                                limit=args.limit, progress=accelerator.is_main_process)
+                                limit=args.limit, progress=accelerator.is_main_process, fit=args.fit)
     except DatasetError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if args.augment is None:
+    if args.model == "gan" and args.augment is None:
         args.augment = "" if args.arch == "dcgan" else "translation,color,cutout" if len(data) < 10_000 else "translation"
     options = {k: v for k, v in vars(args).items() if k not in ("resume", "dry_run")}
     options["command"] = "python train.py " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a != "--resume")
@@ -116,7 +159,7 @@ def train_gan(args) -> int:
     try:
         if accelerator.is_main_process:
             save_options(run_dir, options, args.resume)
-        task = GANTask(options, data, accelerator)
+        task = task_class(args.model)(options, data, accelerator)
         trainer = Trainer(task, run_dir, accelerator, max_steps=args.max_steps, max_minutes=args.max_minutes,
                           checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
                           log_every=args.log_every, export_dir=args.export)
@@ -127,7 +170,7 @@ def train_gan(args) -> int:
         return 2
     if accelerator.is_main_process:
         print(f"{len(data)} training images ({data.layout}), {len(data.skipped)} skipped; "
-              f"{'conditional' if task.conditional else 'unconditional'} {args.arch} on {accelerator.device} × {accelerator.num_processes}")
+              f"{args.model} on {accelerator.device} × {accelerator.num_processes}")
     summary = trainer.fit()
     if accelerator.is_main_process:
         print(json.dumps({"run": str(run_dir), "export": str(trainer.export_dir), **summary}))
@@ -138,7 +181,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.dry_run:
         return dry_run(args)
-    return {"gan": train_gan}[args.command](args)
+    return train(args)
 
 
 if __name__ == "__main__":

@@ -20,11 +20,9 @@ Protocol (fixed so runs compare):
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import torch
@@ -32,28 +30,11 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from safetensors.torch import load_file, save_file  # noqa: E402
-
 from core.data import ImageTextDataset  # noqa: E402
-from core.features import pooled_features  # noqa: E402
-from core.metrics import LinearProbe, frechet_distance  # noqa: E402
+from core.evaluation import Protocol, cached_features  # noqa: E402
 from gan.generate import TextToProduct  # noqa: E402
 
-CACHE = ROOT / "bench" / ".cache"
-LABELS = {"articleType": 20, "baseColour": 12}
-
-
-def cached_features(images: torch.Tensor, tag: str) -> torch.Tensor:
-    """Features are the slow part; keep them on disk keyed by the pixels (so only identical images hit)."""
-    key = hashlib.sha1(images.numpy().tobytes()).hexdigest()[:16]
-    path = CACHE / f"{tag}-{key}.safetensors"
-    if path.is_file():
-        return load_file(str(path))["features"]
-    features = pooled_features(images)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    save_file({"features": features}, str(path))
-    return features
-
+SHOWN = ("articleType", "baseColour")
 
 def generate_for_captions(pipe: TextToProduct, captions: list[str], batch: int = 64) -> torch.Tensor:
     out = []
@@ -108,38 +89,17 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.manual_seed(0)
 
-    val = ImageTextDataset(args.data, 64, "validation")
-    train = ImageTextDataset(args.data, 64, "train")
-    n = min(args.real, len(val))
-    real_idx = torch.arange(n)
-    floor_idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(1))[:n]
-    probe_idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(2))[:args.probe_train]
-
-    print(f"features of {n} validation, {n} + {len(probe_idx)} training images…", flush=True)
-    real = cached_features(val.images[real_idx], "val")
-    floor = cached_features(train.images[floor_idx], "floor")
-    probe_feats = cached_features(train.images[probe_idx], "probe")
-
-    probes, ceiling, label_rows = {}, {}, {}
-    for column, top in LABELS.items():
-        classes = [c for c, _ in Counter(a.get(column) for a in train.attributes if a.get(column)).most_common(top)]
-        keep = [j for j, i in enumerate(probe_idx.tolist()) if train.attributes[i].get(column) in classes]
-        probes[column] = LinearProbe(classes).fit(probe_feats[keep], [train.attributes[probe_idx[j]][column] for j in keep])
-        label_rows[column] = [i for i in range(n) if val.attributes[i].get(column) in classes]
-        rows = label_rows[column]
-        ceiling[column] = probes[column].accuracy(real[rows], [val.attributes[i][column] for i in rows])
-
-    results = {"protocol": {"real": n, "floor_fd": frechet_distance(real, floor), "ceiling": ceiling}, "models": {}}
-    captions = [val.captions[i] or "" for i in range(n)]
+    protocol = Protocol(args.data, real=args.real, probe_train=args.probe_train)
+    probes = {c: protocol.probes[c] for c in SHOWN}
+    results = {"protocol": {"real": protocol.n, "floor_fd": protocol.floor_fd, "ceiling": {c: p.ceiling for c, p in probes.items()}}, "models": {}}
     for spec in args.model:
         name, folder = spec.split("=", 1)
         pipe = TextToProduct.from_pretrained(folder, device="cpu")
-        print(f"{name}: generating {n} images…", flush=True)
-        feats = cached_features(generate_for_captions(pipe, captions), "generated")
-        row = {"fd": frechet_distance(real, feats)}
+        print(f"{name}: generating {protocol.n} images…", flush=True)
+        feats = cached_features(generate_for_captions(pipe, protocol.captions), "generated")
+        row = {"fd": protocol.fd(feats)}
         for column, probe in probes.items():
-            rows = label_rows[column]
-            row[f"acc_{column}"] = probe.accuracy(feats[rows], [val.attributes[i][column] for i in rows])
+            row[f"acc_{column}"] = probe.model.accuracy(feats[probe.rows], probe.labels)
         row["ms_b1"], row["ms_b16"] = latency_ms(pipe, 1), latency_ms(pipe, 16)
         row["params_m"] = sum(p.numel() for p in pipe.generator.parameters()) / 1e6
         results["models"][name] = row

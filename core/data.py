@@ -7,7 +7,7 @@ Layouts, checked in this order:
 3. class subfolders (`<class>/*.jpg`): the class name is the caption.
 4. a flat folder of images: no captions (unconditional).
 
-Every image is decoded once, padded to a square, resized and kept in memory as uint8, so an
+Every image is decoded once, padded (or, for photos, centre-cropped) to a square, resized and kept in memory as uint8, so an
 epoch never re-decodes JPEGs. Files that cannot be used are skipped with a reason.
 """
 from __future__ import annotations
@@ -136,9 +136,9 @@ def is_validation(path: Path, root: Path, fraction: float) -> bool:
     return (zlib.crc32(key) % 10_000) < fraction * 10_000
 
 
-def _decode(record: Record, resolution: int, fill) -> np.ndarray | str:
+def _decode(record: Record, resolution: int, fill, fit: str) -> np.ndarray | str:
     try:
-        return np.asarray(prepare_square(load_image(record.path), resolution, fill), dtype=np.uint8)
+        return np.asarray(prepare_square(load_image(record.path), resolution, fill, fit), dtype=np.uint8)
     except ImageError as e:
         return str(e).split(": ", 1)[-1]
     except Exception as e:  # a damaged file must never stop a training run
@@ -150,7 +150,7 @@ class ImageTextDataset(torch.utils.data.Dataset):
 
     def __init__(self, root, resolution: int = 64, split: str = "train", val_fraction: float = 0.05,
                  caption_column: str = "text", fill=(255, 255, 255), limit: int | None = None,
-                 progress: bool = True):
+                 progress: bool = True, fit: str = "pad"):
         if split not in ("train", "validation", "all"):
             raise ValueError("split must be 'train', 'validation' or 'all'")
         scan = scan_folder(root, caption_column)
@@ -163,7 +163,7 @@ class ImageTextDataset(torch.utils.data.Dataset):
         self.skipped = list(scan.skipped)
 
         with ThreadPoolExecutor(max_workers=4) as pool:
-            decoded = list(tqdm(pool.map(lambda r: _decode(r, resolution, fill), records), total=len(records),
+            decoded = list(tqdm(pool.map(lambda r: _decode(r, resolution, fill, fit), records), total=len(records),
                                 desc=f"decoding {split} images", disable=not progress, leave=False))
         kept = []
         for record, result in zip(records, decoded):

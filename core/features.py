@@ -45,3 +45,30 @@ def pooled_features(images: torch.Tensor, batch_size: int = 64, device: str = "c
         x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
         out.append(model.extract_features(x).mean(dim=(2, 3)).float().cpu())
     return torch.cat(out) if out else torch.empty(0, FEATURE_DIM)
+
+
+PERCEPTUAL_TAPS = (2, 4, 10)  # block outputs at 1/4, 1/8 and 1/16 of the input size (24, 40, 112 channels)
+
+
+def feature_maps(images: torch.Tensor, taps: tuple[int, ...] = PERCEPTUAL_TAPS, device: str = "cpu") -> list[torch.Tensor]:
+    """Images in [-1, 1] (NCHW, any size, gradients flow) → intermediate feature maps of the frozen network."""
+    model = efficientnet_lite0(device)
+    x = normalize_uint8((images + 1) * 127.5)
+    x = model._swish(model._bn0(model._conv_stem(x)))
+    out = []
+    for index, block in enumerate(model._blocks[:max(taps) + 1]):
+        x = block(x)
+        if index in taps:
+            out.append(x)
+    return out
+
+
+def perceptual_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Squared distance of channel-normalised feature maps (LPIPS-style, unweighted) between images in
+    [-1, 1]; gradients flow into `output` only."""
+    with torch.no_grad():
+        targets = feature_maps(target, device=target.device.type)
+    loss = output.new_zeros(())
+    for fo, ft in zip(feature_maps(output, device=output.device.type), targets):
+        loss = loss + (F.normalize(fo, dim=1) - F.normalize(ft, dim=1)).square().sum(1).mean()
+    return loss

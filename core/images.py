@@ -99,9 +99,17 @@ def pad_to_square(image: Image.Image, fill=(255, 255, 255)) -> Image.Image:
     return canvas
 
 
-def prepare_square(image: Image.Image, size: int, fill=(255, 255, 255)) -> Image.Image:
-    """Pad to a square and resize to `size`×`size`: the model-input form of a product photo."""
-    square = pad_to_square(image, fill)
+def centre_crop_square(image: Image.Image) -> Image.Image:
+    width, height = image.size
+    side = min(width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    return image.crop((left, top, left + side, top + side))
+
+
+def prepare_square(image: Image.Image, size: int, fill=(255, 255, 255), fit: str = "pad") -> Image.Image:
+    """Make a `size`×`size` model input: pad to a square (catalog products: keep the whole product)
+    or, with fit="crop", take the centre square (photos: no artificial borders)."""
+    square = pad_to_square(image, fill) if fit == "pad" else centre_crop_square(image)
     if square.size != (size, size):
         square = square.resize((size, size), Image.Resampling.BICUBIC if size > square.size[0] else Image.Resampling.LANCZOS)
     return square

@@ -48,9 +48,12 @@ class LinearProbe:
         return self
 
     @torch.no_grad()
+    def probabilities(self, features: torch.Tensor) -> torch.Tensor:
+        """(N, classes) softmax probabilities, columns in the order of `classes`."""
+        return self.linear((features - self.mean) / self.std).softmax(1)
+
     def predict(self, features: torch.Tensor) -> list[str]:
-        logits = self.linear((features - self.mean) / self.std)
-        return [self.classes[i] for i in logits.argmax(1).tolist()]
+        return [self.classes[i] for i in self.probabilities(features).argmax(1).tolist()]
 
     def accuracy(self, features: torch.Tensor, labels: list[str]) -> float:
         predicted = self.predict(features)

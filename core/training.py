@@ -134,8 +134,8 @@ def save_options(run_dir: Path, options: dict, resume: bool) -> None:
     path = run_dir / "options.json"
     if resume and path.is_file():
         previous = json.loads(path.read_text(encoding="utf-8"))
-        fixed = ("data", "arch", "resolution", "batch_size", "seed", "caption_column")
-        changed = {k: (previous.get(k), options.get(k)) for k in fixed if previous.get(k) != options.get(k)}
+        fixed = ("model", "data", "arch", "resolution", "batch_size", "seed", "caption_column", "latent_dim")
+        changed = {k: (previous[k], options.get(k)) for k in fixed if k in previous and previous[k] != options.get(k)}
         if changed:
             raise CheckpointError(f"--resume with different options than the run was started with: {changed}")
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -12,16 +12,14 @@ from __future__ import annotations
 import argparse
 import math
 import re
-import shutil
-import tempfile
-import time
 from functools import lru_cache
 from pathlib import Path
 
 import torch
-from PIL import Image, PngImagePlugin
+from PIL import Image
 
 from core.checkpoints import CheckpointError, load_pretrained, read_json
+from core.outputs import save_png, scratch_dir
 from core.devices import inference_device
 from gan.model import ConditionalGenerator, DCGANGenerator
 
@@ -144,19 +142,6 @@ def slug(text: str, limit: int = 40) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit] or "product"
 
 
-SCRATCH = Path(tempfile.gettempdir()) / "atelier-generated"
-
-
-def scratch_dir(max_age_s: float = 3600) -> Path:
-    """A fresh folder for one request's files; folders older than an hour are removed on the way."""
-    SCRATCH.mkdir(parents=True, exist_ok=True)
-    now = time.time()
-    for old in SCRATCH.iterdir():
-        if now - old.stat().st_mtime > max_age_s:
-            shutil.rmtree(old, ignore_errors=True)
-    return Path(tempfile.mkdtemp(dir=SCRATCH))
-
-
 def generate_files(prompt: str, count: int = 8, seed: int = 0, variety: float = 1.0,
                    model: str | Path = DEFAULT_MODEL, out_dir: str | Path | None = None) -> list[tuple[str, str]]:
     """Generate and write PNGs (prompt, seed, model in their metadata); returns (path, caption) pairs."""
@@ -166,21 +151,6 @@ def generate_files(prompt: str, count: int = 8, seed: int = 0, variety: float = 
     out_dir.mkdir(parents=True, exist_ok=True)
     name = slug(images[0].info["prompt"])
     return [(str(save_png(image, out_dir / f"{name}_seed{seed}_{i:02d}.png")), f"seed {seed} · #{i + 1}") for i, image in enumerate(images)]
-
-
-def png_metadata(image: Image.Image) -> PngImagePlugin.PngInfo:
-    """The PNG text chunks that travel with a generated image (prompt, seed, model…)."""
-    meta = PngImagePlugin.PngInfo()
-    for key in ("prompt", "seed", "index", "variety", "model"):
-        if key in image.info:
-            meta.add_text(key, str(image.info[key]))
-    return meta
-
-
-def save_png(image: Image.Image, path: str | Path) -> Path:
-    path = Path(path)
-    image.save(path, format="PNG", pnginfo=png_metadata(image))
-    return path
 
 
 def main(argv=None):

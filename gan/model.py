@@ -72,14 +72,25 @@ class ConditionalGenerator(ModelMixin, ConfigMixin):
         self.blocks = nn.ModuleList(UpBlock(a, b, w_dim) for a, b in zip(channels[:-1], channels[1:]))
         self.to_rgb = nn.ConvTranspose2d(channels[-1], 3, 4, 2, 1)
 
-    def forward(self, noise: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        """noise (N, noise_dim), cond (N, cond_dim) → images (N, 3, H, W) in [-1, 1]."""
-        w = noise if self.cond_embed is None else torch.cat([noise, self.cond_embed(unit_variance(cond))], dim=1)
-        x = self.stem(w).view(len(w), -1, 4, 4)
-        x = F.relu(self.stem_norm(x, w))
+    def mapping(self, noise: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """noise (N, noise_dim), cond (N, cond_dim) → the latent w = [noise, projected text] that
+        every block reads; latent-space sliders move w."""
+        return noise if self.cond_embed is None else torch.cat([noise, self.cond_embed(unit_variance(cond))], dim=1)
+
+    def stem_features(self, w: torch.Tensor) -> torch.Tensor:
+        """The 4×4 first-layer activations (GANSpace's PCA runs on these)."""
+        return F.relu(self.stem_norm(self.stem(w).view(len(w), -1, 4, 4), w))
+
+    def synthesis(self, w: torch.Tensor) -> torch.Tensor:
+        """w (N, w_dim) → images (N, 3, H, W) in [-1, 1]."""
+        x = self.stem_features(w)
         for block in self.blocks:
             x = block(x, w)
         return torch.tanh(self.to_rgb(x))
+
+    def forward(self, noise: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """noise (N, noise_dim), cond (N, cond_dim) → images (N, 3, H, W) in [-1, 1]."""
+        return self.synthesis(self.mapping(noise, cond))
 
 
 class MinibatchStd(nn.Module):

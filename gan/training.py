@@ -201,7 +201,7 @@ class GANTask:
         return (images + 1) / 2
 
     def export(self, folder: Path, summary: dict) -> None:
-        from gan.card import model_card
+        from gan.card import gan_card
 
         info = {
             "kind": "gan",
@@ -213,4 +213,4 @@ class GANTask:
             "vocabulary": self.options.get("vocabulary", {}),
             "training": {**summary, "command": self.options["command"]},
         }
-        export_pretrained(self.sampler, folder, model_card(info, self.options), extra_json={"atelier.json": info})
+        export_pretrained(self.sampler, folder, gan_card(info, self.options), extra_json={"atelier.json": info})

@@ -1,6 +1,7 @@
 """The app as a user reaches it: launched as a server, called through gradio_client and a real browser."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -119,6 +120,63 @@ def test_missing_checkpoint_app_still_starts_and_explains(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_sliders_api_start_edit_morph(client):
+    import json
+
+    first, edit = client.predict(model="gan-fashion64", seed=3, prompt="Women Red Handbag", api_name="/start")
+    state = json.loads(edit)
+    state["sliders"] = {"PC 1": 2.0, "baseColour=Blue": 1.0}
+    moved, moved_edit = client.predict(model="gan-fashion64", edit=json.dumps(state), api_name="/edit")
+    assert json.loads(moved_edit)["sliders"] == state["sliders"]
+    assert np.abs(np.asarray(Image.open(first), dtype=int) - np.asarray(Image.open(moved), dtype=int)).mean() > 3
+    frames, gif = client.predict(model="gan-fashion64", edit_a=edit, edit_b=moved_edit, frames=8, api_name="/morph")
+    assert len(frames) == 8 and Image.open(gif).format == "GIF"
+    assert np.array_equal(np.asarray(Image.open(frames[-1]["image"]).convert("RGB")), np.asarray(Image.open(moved).convert("RGB")))
+
+
+def test_vae_encodes_an_uploaded_photo(client, tmp_path):
+    from gradio_client import handle_file
+
+    photo = tmp_path / "shirt.png"
+    Image.new("RGB", (640, 480), (30, 60, 200)).save(photo)
+    image, edit = client.predict(model="vae-fashion64", image=handle_file(str(photo)), api_name="/encode")
+    assert Image.open(image).size == (64, 64)
+    assert json.loads(edit)["model"] == "vae-fashion64" and json.loads(edit)["start"]["image"].endswith(".png")
+
+
+@pytest.mark.parametrize("case, message", [
+    ("nan", "finite"), ("range", "between"), ("other_model", "made with model 'vae-fashion64'"), ("garbage", "valid JSON"),
+    ("encode_text_file", "not a readable image"), ("encode_with_gan", "cannot encode"), ("unknown_model", "Value: nope is not in the list"),
+])
+def test_sliders_bad_inputs_are_errors(client, tmp_path, case, message):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    _, gan_edit = client.predict(model="gan-fashion64", seed=1, prompt="white sports shoes", api_name="/start")
+    _, vae_edit = client.predict(model="vae-fashion64", seed=1, prompt="", api_name="/start")
+    state = json.loads(gan_edit)
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    calls = {
+        "nan": dict(model="gan-fashion64", edit=json.dumps({**state, "sliders": {"PC 1": float("nan")}}), api_name="/edit"),
+        "range": dict(model="gan-fashion64", edit=json.dumps({**state, "sliders": {"PC 1": 40}}), api_name="/edit"),
+        "other_model": dict(model="gan-fashion64", edit=vae_edit, api_name="/edit"),
+        "garbage": dict(model="gan-fashion64", edit="{oops", api_name="/edit"),
+        "encode_text_file": dict(model="vae-fashion64", image=handle_file(str(text)), api_name="/encode"),
+        "encode_with_gan": dict(model="gan-fashion64", image=handle_file(str(_small_png(tmp_path))), api_name="/encode"),
+        "unknown_model": dict(model="nope", seed=1, prompt="x", api_name="/start"),
+    }
+    with pytest.raises(AppError, match=message):
+        client.predict(**calls[case])
+    assert client.predict(model="gan-fashion64", seed=2, prompt="red shirt", api_name="/start")[1].startswith("{")
+
+
+def _small_png(folder: Path) -> Path:
+    path = folder / "small.png"
+    Image.new("RGB", (8, 8), "white").save(path)
+    return path
 
 
 @pytest.mark.skipif(not shutil.which("chromedriver"), reason="Debian chromium-driver is not installed (.ci/run installs it)")

@@ -56,18 +56,26 @@ def test_existing_run_needs_resume(metadata_folder, tmp_path):
     assert out.returncode == 2 and "--resume" in out.stderr
 
 
-def _states_equal(a, b):
-    for key in ("G", "D", "G_ema"):
-        for name, tensor in a["task"][key].items():
-            assert torch.equal(tensor, b["task"][key][name]), f"{key}.{name} differs"
-    for key in ("opt_G", "opt_D"):
-        for (i, sa), (j, sb) in zip(a["task"][key]["state"].items(), b["task"][key]["state"].items()):
-            assert i == j and all(torch.equal(sa[k], sb[k]) for k in sa)
+def _states_equal(a, b, path="state"):
+    """Every tensor and number of two training states (models, EMA, optimizers, step) is identical."""
+    if isinstance(a, torch.Tensor):
+        assert torch.equal(a, b), f"{path} differs"
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for k in a:
+            _states_equal(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            _states_equal(x, y, f"{path}[{i}]")
+    elif path.split(".")[-1] != "elapsed":  # wall-clock time is the one thing that may differ
+        assert a == b, f"{path}: {a} != {b}"
 
 
-def test_killed_run_resumes_exactly(metadata_folder, tmp_path):
+@pytest.mark.parametrize("model", ["gan", "vae"])
+def test_killed_run_resumes_exactly(model, metadata_folder, tmp_path):
     steps = 8
-    common = ["gan", "--data", metadata_folder, "--checkpoint-every", "2", *FAST]
+    common = [model, "--data", metadata_folder, "--checkpoint-every", "2", *FAST]
     run_train(*common, "--out", tmp_path / "straight", "--max-steps", steps)
 
     killed = tmp_path / "killed"
@@ -83,7 +91,9 @@ def test_killed_run_resumes_exactly(metadata_folder, tmp_path):
 
     out = run_train(*common, "--out", killed, "--max-steps", steps, "--resume")
     assert f"resumed {killed} at step {interrupted_at}" in out.stdout
-    _states_equal(load_training_state(tmp_path / "straight" / "state.safetensors"), load_training_state(killed / "state.safetensors"))
+    straight, resumed = load_training_state(tmp_path / "straight" / "state.safetensors"), load_training_state(killed / "state.safetensors")
+    assert set(straight["task"]) == ({"G", "D", "G_ema", "opt_G", "opt_D"} if model == "gan" else {"model", "optimizer"})
+    _states_equal(straight, resumed)
     lines = [json.loads(line) for line in (killed / "metrics.jsonl").read_text().splitlines()]
     assert lines[-1]["step"] == steps
 
@@ -104,6 +114,35 @@ def test_export_loads_through_safetensors_and_generates(metadata_folder, tmp_pat
     assert len(images) == 3 and images[0].size == (64, 64)
     card = (export / "README.md").read_text()
     assert "python train.py gan" in card and "Reproduce" in card
+
+
+def test_vae_trains_exports_and_encodes(metadata_folder, tmp_path):
+    from latent.studio import Studio
+    from latent.directions import compute_directions
+    from latent.space import load_space
+    from core.data import ImageTextDataset
+
+    out = run_train("vae", "--data", metadata_folder, "--out", tmp_path / "r", "--max-steps", "3", "--val-fraction", "0", *FAST)
+    assert "vae on cpu" in out.stdout
+    export = tmp_path / "r" / "export"
+    card = (export / "README.md").read_text()
+    assert "python train.py vae" in card and "KL" in card
+    metrics = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert {"mse", "psnr", "kl", "perceptual"} <= metrics[-1].keys()
+    space = load_space(export, "cpu")
+    data = ImageTextDataset(metadata_folder, 64, "all", progress=False)
+    directions = compute_directions(space, data, principal=4, min_count=2)
+    assert "baseColour=Red" in directions.names and "PC 4" in directions.names
+    directions.save(export)
+    studio = Studio.from_pretrained(export, device="cpu")
+    edit = studio.encode(metadata_folder / "images" / "red0.jpg").with_sliders({"baseColour=Red": 1.0})
+    assert studio.render(edit).size == (64, 64)
+
+
+def test_resume_with_another_model_kind_is_refused(metadata_folder, tmp_path):
+    run_train("vae", "--data", metadata_folder, "--out", tmp_path / "r", "--max-steps", "1", *FAST)
+    out = run_train("gan", "--data", metadata_folder, "--out", tmp_path / "r", "--max-steps", "2", "--resume", *FAST, check=False)
+    assert out.returncode == 2 and "'model': ('vae', 'gan')" in out.stderr
 
 
 def test_missing_or_corrupt_checkpoint_gives_clear_error(tmp_path):

@@ -1,0 +1,37 @@
+"""Where results go: per-request scratch folders (cleaned after an hour) and PNGs that carry
+their provenance (prompt, seed, model, operations) in text chunks."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image, PngImagePlugin
+
+SCRATCH = Path(tempfile.gettempdir()) / "atelier-results"
+
+
+def scratch_dir(max_age_s: float = 3600) -> Path:
+    """A fresh folder for one request's files; folders older than an hour are removed on the way."""
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for old in SCRATCH.iterdir():
+        if now - old.stat().st_mtime > max_age_s:
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(dir=SCRATCH))
+
+
+def png_metadata(image: Image.Image) -> PngImagePlugin.PngInfo:
+    """The PNG text chunks that travel with a generated image (prompt, seed, model…)."""
+    meta = PngImagePlugin.PngInfo()
+    for key in ("prompt", "seed", "index", "variety", "model", "operations"):
+        if key in image.info:
+            meta.add_text(key, str(image.info[key]))
+    return meta
+
+
+def save_png(image: Image.Image, path: str | Path) -> Path:
+    path = Path(path)
+    image.save(path, format="PNG", pnginfo=png_metadata(image))
+    return path

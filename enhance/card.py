@@ -1,0 +1,27 @@
+"""Model card of an exported enhancement checkpoint."""
+from __future__ import annotations
+
+from core.cards import model_card
+
+DESCRIPTIONS = {
+    "sr": ("Super-resolution ×2/×4 (fast mode)", "a residual body at low resolution with pixel-shuffle ×2 and ×4 heads, "
+           "added to bicubic upsampling; trained on bicubic and realistic (blur, noise, JPEG) downscales with L1 + perceptual loss"),
+    "denoise": ("Blind denoiser", "FFDNet-style network at half resolution with a noise-level map input, trained on Gaussian noise "
+                "σ ∈ [0, 50]/255 with MSE; the level is estimated from the photo unless a strength is given"),
+    "inpaint": ("Inpainting (repair)", "U-Net with a dilated bottleneck, fed the image with the hole blanked and the mask, "
+                "trained on random free-form strokes and boxes with hole L1 + perceptual loss"),
+    "segment": ("Product / background segmentation", "small U-Net trained on catalog products (masks from their white backgrounds) "
+                "composited onto photo crops, flat colours and gradients; BCE + Dice loss"),
+}
+
+
+def enhance_card(info: dict, options: dict) -> str:
+    title, architecture = DESCRIPTIONS[info["kind"]]
+    return model_card(
+        title=title, tags=["image-enhancement", info["kind"]],
+        summary=f"One of the Atelier enhancement models, exported from `train.py {info['kind']}`.",
+        load="`enhance` (see `enhance/__init__.py`), or `enhance.models` classes with `from_pretrained(folder)`",
+        details={"Architecture": architecture + f", Adam {options['lr']}."},
+        options=options, training=info["training"],
+        metrics="Run `python bench/enhance.py` (protocol in that file); the numbers measured for this checkpoint are added here when it is shipped.",
+    )

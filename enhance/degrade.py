@@ -1,0 +1,153 @@
+"""Training pairs made from clean photos: what a phone, a JPEG encoder or a stain does to them.
+
+Every function takes uint8-free float batches in [0, 1] (N, 3, H, W) and a `torch.Generator`, so a
+training step's corruption is reproducible (exact resume).
+"""
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+
+def uniform(g: torch.Generator, low: float, high: float) -> float:
+    return low + (high - low) * float(torch.rand((), generator=g))
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    if sigma < 0.1:
+        return x
+    radius = max(1, math.ceil(3 * sigma))
+    t = torch.arange(-radius, radius + 1, dtype=x.dtype)
+    kernel = torch.exp(-t ** 2 / (2 * sigma ** 2))
+    kernel = kernel / kernel.sum()
+    c = x.shape[1]
+    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="reflect"), kernel.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
+    return F.conv2d(F.pad(x, (0, 0, radius, radius), mode="reflect"), kernel.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
+
+
+def jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
+    out = []
+    for image in x:
+        array = (image.clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(array).save(buffer, format="JPEG", quality=quality)
+        out.append(torch.from_numpy(np.asarray(Image.open(buffer).convert("RGB"))).permute(2, 0, 1).float() / 255)
+    return torch.stack(out)
+
+
+def downscale(x: torch.Tensor, scale: int, g: torch.Generator, realistic: bool) -> torch.Tensor:
+    """Bicubic (the benchmark's degradation) or, when `realistic`, a random mix of blur, resampling
+    kernel, sensor noise and JPEG, as phone photos suffer."""
+    size = (x.shape[-2] // scale, x.shape[-1] // scale)
+    if not realistic:
+        return F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+    x = gaussian_blur(x, uniform(g, 0.0, 1.2 * scale / 2))
+    mode = ["bicubic", "bilinear", "area"][int(torch.randint(3, (), generator=g))]
+    x = F.interpolate(x, size=size, mode=mode, **({} if mode == "area" else {"align_corners": False, "antialias": True}))
+    if torch.rand((), generator=g) < 0.5:
+        x = x + torch.randn(x.shape, generator=g) * uniform(g, 0.0, 8 / 255)
+    x = x.clamp(0, 1)
+    if torch.rand((), generator=g) < 0.5:
+        x = jpeg(x, int(uniform(g, 50, 95)))
+    return x
+
+
+def add_noise(x: torch.Tensor, g: torch.Generator, max_sigma: float = 50 / 255) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gaussian noise with a per-image σ uniform in [0, max_sigma]; returns (noisy, σ)."""
+    sigma = torch.rand(len(x), generator=g) * max_sigma
+    return x + torch.randn(x.shape, generator=g) * sigma.view(-1, 1, 1, 1), sigma
+
+
+def free_form_masks(n: int, size: int, g: torch.Generator) -> torch.Tensor:
+    """(n, 1, size, size) masks of brush strokes and boxes covering roughly 5–40 % (1 = hole)."""
+    import cv2
+
+    masks = np.zeros((n, size, size), np.uint8)
+    rng = np.random.default_rng(int(torch.randint(2**31, (), generator=g)))
+    for mask in masks:
+        for _ in range(rng.integers(1, 5)):
+            x, y = rng.integers(0, size, 2)
+            width = int(rng.integers(size // 20 + 2, size // 6 + 3))
+            for _ in range(rng.integers(2, 8)):
+                angle, length = rng.uniform(0, 2 * np.pi), rng.integers(size // 10, size // 3)
+                nx, ny = int(np.clip(x + length * np.cos(angle), 0, size - 1)), int(np.clip(y + length * np.sin(angle), 0, size - 1))
+                cv2.line(mask, (int(x), int(y)), (nx, ny), 1, width)
+                x, y = nx, ny
+        if rng.random() < 0.5:
+            w, h = rng.integers(size // 8, size // 2, 2)
+            x, y = rng.integers(0, size - w), rng.integers(0, size - h)
+            mask[y:y + h, x:x + w] = 1
+    return torch.from_numpy(masks).float().unsqueeze(1)
+
+
+def product_mask(product: np.ndarray, tolerance: int = 18) -> np.ndarray:
+    """Mask (H, W) bool of a catalog product photo (H, W, 3 uint8): the background is what is
+    connected to the border and close to white (the padding) or to the photo's own backdrop colour
+    (often a light grey); the rest, holes filled, is the product."""
+    from scipy import ndimage
+
+    pixels = product.astype(np.int16)
+    ring = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    ring = ring[(ring < 250).any(1)]
+    candidates = (255 - pixels).max(2) <= tolerance
+    if len(ring) > 16:
+        backdrop = np.median(ring, axis=0)
+        candidates |= np.abs(pixels - backdrop).max(2) <= tolerance
+    labels, _ = ndimage.label(candidates)
+    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    background = np.isin(labels, border[border > 0])
+    return ndimage.binary_fill_holes(ndimage.binary_opening(~background, iterations=1))
+
+
+def usable_products(images: torch.Tensor, low: float = 0.05, high: float = 0.8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Catalog images whose extracted mask covers a plausible share of the picture, with their masks
+    (uint8 0/1); images where the backdrop could not be told apart are dropped."""
+    keep, masks = [], []
+    for i, image in enumerate(images.permute(0, 2, 3, 1).numpy()):
+        mask = product_mask(image)
+        if low <= mask.mean() <= high:
+            keep.append(i)
+            masks.append(torch.from_numpy(mask.astype(np.uint8)))
+    return images[keep], torch.stack(masks).unsqueeze(1)
+
+
+def backgrounds(n: int, size: int, photos: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Varied backgrounds: crops of real photos, flat colours, linear gradients (a third each)."""
+    out = torch.empty(n, 3, size, size)
+    for i in range(n):
+        kind = int(torch.randint(3, (), generator=g))
+        if kind == 0:
+            photo = photos[int(torch.randint(len(photos), (), generator=g))].float() / 255
+            crop = int(torch.randint(size // 2, photo.shape[-1] + 1, (), generator=g))
+            top, left = (int(torch.randint(photo.shape[-1] - crop + 1, (), generator=g)) for _ in range(2))
+            out[i] = F.interpolate(photo[None, :, top:top + crop, left:left + crop], size=(size, size), mode="bilinear", align_corners=False)[0]
+        elif kind == 1:
+            out[i] = torch.rand(3, 1, 1, generator=g).expand(3, size, size)
+        else:
+            a, b = torch.rand(3, 1, 1, generator=g), torch.rand(3, 1, 1, generator=g)
+            ramp = torch.linspace(0, 1, size).view(1, 1, -1) if torch.rand((), generator=g) < 0.5 else torch.linspace(0, 1, size).view(1, -1, 1)
+            out[i] = a + (b - a) * ramp
+    return out
+
+
+def composite(products: torch.Tensor, masks: torch.Tensor, photos: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Catalog products (floats) pasted with their masks, randomly scaled and shifted, onto varied
+    backgrounds; edges softened a little as a camera would. Returns (image, mask)."""
+    n, _, size, _ = products.shape
+    mask = gaussian_blur(masks.float(), 0.6)
+    scale = torch.rand(n, generator=g) * 0.5 + 0.7
+    shift = (torch.rand(n, 2, generator=g) - 0.5) * 0.4
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1 / scale
+    theta[:, :, 2] = shift
+    grid = F.affine_grid(theta, products.shape, align_corners=False)
+    products = F.grid_sample(products, grid, padding_mode="border", align_corners=False)
+    mask = F.grid_sample(mask, grid, padding_mode="zeros", align_corners=False)
+    image = products * mask + backgrounds(n, size, photos, g) * (1 - mask)
+    image = image * uniform(g, 0.8, 1.15) + (torch.randn(image.shape, generator=g) * 0.02)
+    return image.clamp(0, 1), mask

@@ -1,0 +1,63 @@
+"""Repair (inpaint) a brushed region: our network around the hole, or OpenCV's Telea as the fallback."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+
+from core.images import ImageSource, load_image
+from enhance import EnhanceError
+from enhance.models import load_shipped
+
+METHODS = ("learned", "opencv")
+WORK_SIZE = 384  # the region around the hole is processed at most this large (the network saw 128-px crops of 256-px photos)
+
+
+def read_mask(mask: ImageSource | np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Mask image (white = repair, any mode, alpha honoured) → bool (H, W) at the photo's size.
+    A mask of another size is resized (nearest), keeping its aspect; an empty or full mask is refused."""
+    if isinstance(mask, np.ndarray) and mask.ndim == 2:
+        mask = Image.fromarray((mask > 0).astype(np.uint8) * 255)
+    image = load_image(mask) if not isinstance(mask, Image.Image) else mask
+    if image.mode in ("RGBA", "LA"):
+        grey = np.asarray(image.getchannel("A"))
+    else:
+        grey = np.asarray(image.convert("L"))
+    if grey.shape[::-1] != size:
+        grey = np.asarray(Image.fromarray(grey).resize(size, Image.Resampling.NEAREST))
+    holes = grey > 127
+    if not holes.any():
+        raise EnhanceError("the mask is empty: brush over what should be repaired (white = repair)")
+    if holes.all():
+        raise EnhanceError("the mask covers the whole photo: there is nothing left to repair it from")
+    return holes
+
+
+def inpaint(image: ImageSource, mask: ImageSource | np.ndarray, method: str = "learned") -> Image.Image:
+    if method not in METHODS:
+        raise EnhanceError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    image = load_image(image)
+    holes = read_mask(mask, image.size)
+    pixels = np.asarray(image)
+    if method == "opencv":
+        import cv2
+
+        return Image.fromarray(cv2.inpaint(pixels, holes.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA))
+    # the region around the hole, with as much context again on each side
+    ys, xs = np.nonzero(holes)
+    margin = max(32, int(max(ys.ptp(), xs.ptp())))
+    top, bottom = max(0, ys.min() - margin), min(image.height, ys.max() + 1 + margin)
+    left, right = max(0, xs.min() - margin), min(image.width, xs.max() + 1 + margin)
+    region, region_holes = pixels[top:bottom, left:right], holes[top:bottom, left:right]
+    factor = min(1.0, WORK_SIZE / max(region.shape[:2]))
+    work = (max(8, round(region.shape[1] * factor / 8) * 8), max(8, round(region.shape[0] * factor / 8) * 8))
+    x = torch.from_numpy(np.asarray(Image.fromarray(region).resize(work, Image.Resampling.BICUBIC))).permute(2, 0, 1)[None].float() / 255
+    m = torch.from_numpy(np.asarray(Image.fromarray(region_holes.astype(np.uint8) * 255).resize(work, Image.Resampling.BILINEAR)) > 0)[None, None].float()
+    model = load_shipped("inpaint")
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        filled = model(x.to(device), m.to(device)).float().cpu()[0].clamp(0, 1)
+    filled = np.asarray(Image.fromarray((filled.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).resize(region.shape[1::-1], Image.Resampling.BICUBIC))
+    out = pixels.copy()
+    out[top:bottom, left:right][region_holes] = filled[region_holes]
+    return Image.fromarray(out)

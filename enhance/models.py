@@ -1,0 +1,157 @@
+"""Our enhancement networks, small enough to train on a CPU in minutes, as diffusers `ModelMixin`s.
+
+All take and return RGB in [0, 1], NCHW, and are fully convolutional (any size; `enhance.tiling`
+keeps memory bounded on large photos).
+
+- `SuperResolution`: a residual body at low resolution, pixel-shuffle heads for ×2 and ×4 sharing
+  it, added to a bicubic upsampling (the network only learns the missing detail).
+- `Denoiser`: FFDNet-style (Zhang et al. 2018): works at half resolution (pixel-unshuffle), takes
+  a noise-level map so one model covers σ 0–50 and the strength can be overridden, predicts the noise.
+- `Inpainter`: a U-Net with dilated convolutions in the bottleneck (a wide receptive field for
+  large holes), fed the image with the hole blanked plus the mask; only hole pixels are replaced.
+- `Segmenter`: a small U-Net giving the product-mask logit.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from diffusers import ConfigMixin, ModelMixin
+from diffusers.configuration_utils import register_to_config
+
+
+def conv(in_channels: int, out_channels: int, dilation: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, 3, padding=dilation, dilation=dilation)
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv1, self.conv2 = conv(channels, channels), conv(channels, channels)
+
+    def forward(self, x):
+        return x + self.conv2(F.relu(self.conv1(x)))
+
+
+class SuperResolution(ModelMixin, ConfigMixin):
+    @register_to_config
+    def __init__(self, features: int = 48, blocks: int = 5, head_features: int = 24):
+        super().__init__()
+        self.head = conv(3, features)
+        self.body = nn.Sequential(*(ResidualBlock(features) for _ in range(blocks)), conv(features, features))
+        self.up2 = nn.Sequential(conv(features, 4 * head_features), nn.PixelShuffle(2), nn.ReLU(), conv(head_features, 3))
+        self.up4 = nn.Sequential(conv(features, 4 * head_features), nn.PixelShuffle(2), nn.ReLU(),
+                                 conv(head_features, 4 * head_features), nn.PixelShuffle(2), nn.ReLU(), conv(head_features, 3))
+
+    def forward(self, x: torch.Tensor, scale: int = 4) -> torch.Tensor:
+        if scale not in (2, 4):
+            raise ValueError("scale must be 2 or 4")
+        features = self.head(x)
+        features = features + self.body(features)
+        detail = (self.up2 if scale == 2 else self.up4)(features)
+        return F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False) + detail
+
+
+class Denoiser(ModelMixin, ConfigMixin):
+    @register_to_config
+    def __init__(self, features: int = 64, layers: int = 10):
+        super().__init__()
+        body = [conv(4 * 3 + 1, features), nn.ReLU()]
+        for _ in range(layers - 2):
+            body += [conv(features, features), nn.ReLU()]
+        body += [conv(features, 4 * 3)]
+        self.body = nn.Sequential(*body)
+
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        """x (N, 3, H, W) noisy, sigma (N,) noise std in [0, 1] units → denoised. H, W are padded to even."""
+        h, w = x.shape[-2:]
+        padded = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
+        small = F.pixel_unshuffle(padded, 2)
+        level = sigma.view(-1, 1, 1, 1).to(x.dtype).expand(-1, 1, *small.shape[-2:])
+        noise = F.pixel_shuffle(self.body(torch.cat([small, level], 1)), 2)
+        return (padded - noise)[..., :h, :w]
+
+
+class Down(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(in_channels, out_channels, 4, 2, 1), nn.LeakyReLU(0.2), conv(out_channels, out_channels), nn.LeakyReLU(0.2))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class Up(nn.Module):
+    def __init__(self, in_channels: int, skip_channels: int, out_channels: int):
+        super().__init__()
+        self.body = nn.Sequential(conv(in_channels + skip_channels, out_channels), nn.LeakyReLU(0.2), conv(out_channels, out_channels), nn.LeakyReLU(0.2))
+
+    def forward(self, x, skip):
+        x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        return self.body(torch.cat([x, skip], 1))
+
+
+class UNet(nn.Module):
+    """Encoder–decoder with skips; `dilations` add context at the lowest resolution."""
+
+    def __init__(self, in_channels: int, out_channels: int, channels: tuple, dilations: tuple = ()):
+        super().__init__()
+        self.stem = nn.Sequential(conv(in_channels, channels[0]), nn.LeakyReLU(0.2))
+        self.downs = nn.ModuleList(Down(a, b) for a, b in zip(channels[:-1], channels[1:]))
+        self.middle = nn.Sequential(*(m for d in dilations for m in (conv(channels[-1], channels[-1], d), nn.LeakyReLU(0.2))))
+        self.ups = nn.ModuleList(Up(b, a, a) for a, b in zip(reversed(channels[:-1]), reversed(channels[1:])))
+        self.out = nn.Conv2d(channels[0], out_channels, 3, padding=1)
+
+    def forward(self, x):
+        skips = [self.stem(x)]
+        for down in self.downs:
+            skips.append(down(skips[-1]))
+        x = self.middle(skips.pop())
+        for up in self.ups:
+            x = up(x, skips.pop())
+        return self.out(x)
+
+
+class Inpainter(ModelMixin, ConfigMixin):
+    @register_to_config
+    def __init__(self, channels: tuple = (32, 64, 128, 128), dilations: tuple = (2, 4, 8, 1)):
+        super().__init__()
+        self.unet = UNet(4, 3, tuple(channels), tuple(dilations))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """x (N, 3, H, W), mask (N, 1, H, W) with 1 = repair → x with the hole filled."""
+        holed = x * (1 - mask) + 0.5 * mask
+        fill = torch.sigmoid(self.unet(torch.cat([holed * 2 - 1, mask], 1)))
+        return x * (1 - mask) + fill * mask
+
+
+class Segmenter(ModelMixin, ConfigMixin):
+    @register_to_config
+    def __init__(self, channels: tuple = (16, 32, 64, 96), dilations: tuple = (2, 4)):
+        super().__init__()
+        self.unet = UNet(3, 1, tuple(channels), tuple(dilations))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (N, 3, H, W) → product-mask logits (N, 1, H, W)."""
+        return self.unet(x * 2 - 1)
+
+
+SHIPPED = {"sr": "sr-photos", "denoise": "denoise-photos", "inpaint": "inpaint-photos", "segment": "segment-products"}
+CLASSES = {"sr": SuperResolution, "denoise": Denoiser, "inpaint": Inpainter, "segment": Segmenter}
+
+
+def load_shipped(kind: str, folder=None) -> ModelMixin:
+    """The shipped model of one kind (checkpoints/<name>), loaded once per process."""
+    from pathlib import Path
+
+    from core.checkpoints import load_pretrained
+    from core.devices import inference_device
+
+    folder = Path(folder) if folder else Path(__file__).resolve().parent.parent / "checkpoints" / SHIPPED[kind]
+    key = (kind, str(folder))
+    if key not in _LOADED:
+        _LOADED[key] = load_pretrained(CLASSES[kind], folder, inference_device())
+    return _LOADED[key]
+
+
+_LOADED: dict = {}

@@ -1,0 +1,192 @@
+"""Directions in a latent space, stored beside the checkpoint as `directions.safetensors`.
+
+- principal: PCA of encoded latents (VAE), or GANSpace for the GAN (Härkönen et al. 2020): PCA of
+  the generator's first-layer activations, carried back to w by least squares; ordered by variance
+  and made orthonormal.
+- named: one linear boundary per attribute value from the metadata columns (InterFaceGAN, Shen et
+  al. 2020): a class-balanced logistic regression "value vs the rest" on the latents of training
+  items; its unit normal is the slider. Colour directions are made orthogonal to the category
+  directions (InterFaceGAN's conditional manipulation) so "more red" does not turn a shirt into a bag.
+
+    python -m latent.directions checkpoints/vae-fashion64 --data ../shared/data/fashion-products
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from core.checkpoints import CheckpointError, atomic_path
+from latent.space import GANSpace, LatentSpace, load_space
+
+FILE = "directions.safetensors"
+ATTRIBUTES = ("baseColour", "articleType", "gender", "usage")
+KEEP_CATEGORY = {"baseColour": "articleType"}  # colour sliders are made orthogonal to the category boundaries
+
+
+@dataclass
+class Directions:
+    names: list[str]        # "baseColour=Red" (named) or "PC 1" (principal)
+    vectors: torch.Tensor   # (n, d), unit length
+    sigma: torch.Tensor     # (n,) standard deviation of the latents along each direction: the slider's unit
+    mean: torch.Tensor      # (d,) mean latent of the data
+    scale: torch.Tensor     # (d, d) lower-triangular factor of the latents' covariance, for random starts
+    model_id: str
+
+    @property
+    def labels(self) -> list[str]:
+        return [n.split("=", 1)[1] if "=" in n else n for n in self.names]
+
+    def index(self, name: str) -> int:
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise KeyError(name) from None
+
+    def save(self, folder: str | Path) -> Path:
+        path = Path(folder) / FILE
+        tensors = {"vectors": self.vectors.contiguous(), "sigma": self.sigma, "mean": self.mean, "scale": self.scale.contiguous()}
+        with atomic_path(path) as tmp:
+            save_file(tensors, str(tmp), metadata={"names": json.dumps(self.names), "model_id": self.model_id})
+        return path
+
+    @classmethod
+    def load(cls, folder: str | Path, space: LatentSpace | None = None) -> "Directions":
+        path = Path(folder) / FILE
+        if not path.is_file():
+            raise CheckpointError(f"{folder} has no {FILE}; compute it with `python -m latent.directions {folder} --data DIR`")
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = f.metadata()
+                tensors = {k: f.get_tensor(k).float() for k in f.keys()}
+            directions = cls(json.loads(meta["names"]), tensors["vectors"], tensors["sigma"], tensors["mean"], tensors["scale"], meta["model_id"])
+        except Exception as e:
+            raise CheckpointError(f"{path} is damaged ({type(e).__name__}); recompute it with `python -m latent.directions {folder} --data DIR`") from None
+        if space is not None and directions.model_id != space.id:
+            raise CheckpointError(f"{path} was computed for another version of the model; recompute it with "
+                                  f"`python -m latent.directions {folder} --data DIR`")
+        return directions
+
+
+def principal_directions(features: torch.Tensor, latents: torch.Tensor, k: int) -> torch.Tensor:
+    """Top-k principal axes of `features`, expressed in latent space (the identity when features
+    are the latents) and made orthonormal in order, so the first keeps the most variance."""
+    centred = features - features.mean(0)
+    _, _, V = torch.linalg.svd(centred, full_matrices=False)
+    if features is latents:
+        return V[:k]
+    coefficients = centred @ V[:k].T                                      # (N, k)
+    to_latent = torch.linalg.lstsq(coefficients, latents - latents.mean(0)).solution   # (k, d)
+    Q, R = torch.linalg.qr(to_latent.T)                                  # Gram–Schmidt in order of variance
+    return (Q * torch.sign(torch.diagonal(R))).T
+
+
+def boundary(latents: torch.Tensor, positive: torch.Tensor, weight_decay: float = 1e-3, steps: int = 100) -> torch.Tensor:
+    """Unit normal of a class-balanced logistic-regression boundary separating `positive` latents from the rest."""
+    x = latents - latents.mean(0)
+    x = x / x.std()
+    y = positive.float()
+    weights = torch.where(positive, 0.5 / y.mean(), 0.5 / (1 - y.mean()))
+    linear = torch.nn.Linear(x.shape[1], 1)
+    optimizer = torch.optim.LBFGS(linear.parameters(), max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = (F.binary_cross_entropy_with_logits(linear(x).squeeze(1), y, reduction="none") * weights).mean()
+        loss = loss + weight_decay * linear.weight.square().sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return F.normalize(linear.weight.detach()[0], dim=0)
+
+
+def orthogonal_to(vector: torch.Tensor, others: torch.Tensor) -> torch.Tensor:
+    """`vector` with its components along the span of `others` (rows) removed, unit length."""
+    Q, _ = torch.linalg.qr(others.T)
+    return F.normalize(vector - Q @ (Q.T @ vector), dim=0)
+
+
+def dataset_latents(space: LatentSpace, data, limit: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+    """Latents of (up to `limit`) training items and the features PCA runs on; returns (latents, features, item indices)."""
+    generator = torch.Generator().manual_seed(seed)
+    items = torch.randperm(len(data), generator=generator)[:limit].sort().values.tolist()
+    chunks, features = [], []
+    for start in range(0, len(items), 256):
+        batch = items[start:start + 256]
+        if isinstance(space, GANSpace):
+            noise = torch.randn(len(batch), space.model.config.noise_dim, generator=generator)
+            prompts = [data.captions[i] for i in batch] if space.conditional else None
+            w = space.map(noise, prompts)
+            chunks.append(w)
+            features.append(space.stem_features(w))
+        else:
+            chunks.append(space.encode_pixels(data.images[batch]))
+    latents = torch.cat(chunks)
+    return latents, (torch.cat(features) if features else latents), items
+
+
+def compute_directions(space: LatentSpace, data, principal: int = 10, per_attribute: int = 12,
+                       min_count: int = 100, limit: int = 12_000, seed: int = 0) -> Directions:
+    latents, features, items = dataset_latents(space, data, limit, seed)
+    named, vectors = [], []
+    by_attribute: dict[str, list[int]] = {}
+    for attribute in ATTRIBUTES:
+        values = [data.attributes[i].get(attribute) for i in items]
+        counts = Counter(v for v in values if v)
+        for value, count in counts.most_common(per_attribute):
+            if count < min_count or len(values) - count < min_count:
+                continue
+            positive = torch.tensor([v == value for v in values])
+            by_attribute.setdefault(attribute, []).append(len(vectors))
+            named.append(f"{attribute}={value}")
+            vector = torch.zeros(latents.shape[1])
+            vector[space.attribute_dims] = boundary(latents[:, space.attribute_dims], positive)
+            vectors.append(vector)
+    for attribute, keep in KEEP_CATEGORY.items():
+        if keep in by_attribute:
+            category = torch.stack([vectors[i] for i in by_attribute[keep]])
+            for i in by_attribute.get(attribute, []):
+                vectors[i] = orthogonal_to(vectors[i], category)
+    pcs = principal_directions(features, latents, min(principal, latents.shape[1]))
+    all_vectors = torch.cat([torch.stack(vectors), pcs]) if vectors else pcs
+    centred = latents - latents.mean(0)
+    sigma = (centred @ all_vectors.T).std(0)
+    covariance = centred.T @ centred / (len(latents) - 1)
+    scale = torch.linalg.cholesky(covariance + 1e-5 * torch.eye(len(covariance)))
+    names = named + [f"PC {i + 1}" for i in range(len(pcs))]
+    return Directions(names, all_vectors, sigma, latents.mean(0), scale, space.id)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Compute slider directions for a VAE or GAN checkpoint.")
+    parser.add_argument("model", help="checkpoint folder (e.g. checkpoints/vae-fashion64)")
+    parser.add_argument("--data", required=True, help="the training folder (its metadata columns name the directions)")
+    parser.add_argument("--caption-column", default="text")
+    parser.add_argument("--principal", type=int, default=10)
+    parser.add_argument("--per-attribute", type=int, default=12, help="most common values per attribute column")
+    parser.add_argument("--min-count", type=int, default=100, help="skip values with fewer examples")
+    parser.add_argument("--limit", type=int, default=12_000, help="training items used")
+    args = parser.parse_args(argv)
+    from core.data import DatasetError, ImageTextDataset
+
+    try:
+        space = load_space(args.model, "cpu")
+        data = ImageTextDataset(args.data, space.resolution, "train", caption_column=args.caption_column)
+    except (CheckpointError, DatasetError) as e:
+        parser.error(str(e))
+    directions = compute_directions(space, data, args.principal, args.per_attribute, args.min_count, args.limit)
+    path = directions.save(args.model)
+    print(f"{len(directions.names)} directions → {path}: " + ", ".join(directions.names))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

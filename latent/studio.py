@@ -1,0 +1,234 @@
+"""The latent-space studio: start from a seed, a prompt (GAN) or a photo (VAE), move sliders, morph.
+
+    from latent.studio import Studio
+    studio = Studio.from_pretrained("checkpoints/vae-fashion64")
+    edit = studio.encode("my_shirt.jpg").with_sliders({"baseColour=Red": 1.5, "PC 1": -1})
+    studio.render(edit).save("red_shirt.png")
+    frames = studio.morph(edit, studio.start(seed=7), frames=8)
+
+An `Edit` is a base latent + slider values (in standard deviations of the data along each
+direction); it round-trips through JSON so a designer can share it. The JSON names the model it
+was made with and is refused, with a clear message, by any other model.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from core.images import ImageSource
+from latent.directions import Directions
+from latent.space import GANSpace, LatentError, LatentSpace, load_space
+
+SLIDER_RANGE = (-3.0, 3.0)
+MAX_SLIDERS = 12
+NAMED_SHOWN = 6
+MAX_FRAMES = 32
+STATE_FORMAT = "atelier-latent-edit/1"
+MAX_STATE_CHARS = 200_000
+
+
+@dataclass(frozen=True)
+class Edit:
+    base: torch.Tensor                         # (latent_dim,)
+    sliders: dict[str, float] = field(default_factory=dict)
+    start: dict = field(default_factory=dict)  # how the base was made: {"seed": 3, "prompt": "…"} or {"image": "name"}
+
+    def with_sliders(self, sliders: dict[str, float]) -> "Edit":
+        return replace(self, sliders=dict(sliders))
+
+
+class Studio:
+    def __init__(self, space: LatentSpace, directions: Directions):
+        self.space, self.directions = space, directions
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, device=None) -> "Studio":
+        space = load_space(folder, device)
+        return cls(space, Directions.load(folder, space))
+
+    @property
+    def name(self) -> str:
+        return self.space.name
+
+    def default_sliders(self) -> list[str]:
+        """Up to 12 sliders: named ones first (taking attribute columns in turn), then principal."""
+        named = [n for n in self.directions.names if "=" in n]
+        by_attribute: dict[str, list[str]] = {}
+        for n in named:
+            by_attribute.setdefault(n.split("=")[0], []).append(n)
+        interleaved = [n for group in zip(*by_attribute.values()) for n in group] if by_attribute else []
+        interleaved += [n for n in named if n not in interleaved]
+        principal = [n for n in self.directions.names if "=" not in n]
+        chosen = interleaved[:NAMED_SHOWN]
+        return chosen + principal[:MAX_SLIDERS - len(chosen)]
+
+    # --- where an edit starts --------------------------------------------------------------
+    def start(self, seed: int = 0, prompt: str | None = None) -> Edit:
+        """A random product: a GAN draws noise from the seed (and needs a prompt if text-conditional);
+        a VAE draws from a Gaussian fitted to the latents of the training data."""
+        seed = int(seed) % 2**63
+        generator = torch.Generator().manual_seed(seed)
+        if isinstance(self.space, GANSpace):
+            noise = torch.randn(1, self.space.model.config.noise_dim, generator=generator)
+            prompt = (prompt or "").strip()[:2000]
+            base = self.space.map(noise, [prompt] if self.space.conditional else None)[0]
+            return Edit(base, {}, {"seed": seed, "prompt": prompt})
+        d = self.directions
+        base = d.mean + d.scale @ torch.randn(len(d.mean), generator=generator)
+        return Edit(base, {}, {"seed": seed})
+
+    def encode(self, image: ImageSource, name: str = "upload") -> Edit:
+        return Edit(self.space.encode(image)[0], {}, {"image": name})
+
+    # --- edits -----------------------------------------------------------------------------
+    def check_sliders(self, sliders: dict) -> dict[str, float]:
+        if not isinstance(sliders, dict):
+            raise LatentError("sliders must be a mapping of direction name → value")
+        out = {}
+        for name, value in sliders.items():
+            if name not in self.directions.names:
+                raise LatentError(f"unknown slider {name!r} for {self.name}; known: {', '.join(self.directions.names)}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise LatentError(f"slider {name!r} must be a finite number, got {value!r}")
+            if not SLIDER_RANGE[0] <= value <= SLIDER_RANGE[1]:
+                raise LatentError(f"slider {name!r} must be between {SLIDER_RANGE[0]:g} and {SLIDER_RANGE[1]:g}, got {value:g}")
+            out[name] = float(value)
+        return out
+
+    def latent(self, edit: Edit) -> torch.Tensor:
+        """base + Σ value × σ × direction."""
+        sliders = self.check_sliders(edit.sliders)
+        latent = edit.base.clone().float()
+        for name, value in sliders.items():
+            i = self.directions.index(name)
+            latent += value * self.directions.sigma[i] * self.directions.vectors[i]
+        return latent
+
+    def pixels(self, edits: list[Edit]) -> torch.Tensor:
+        """uint8 (N, 3, H, W) images of several edits, decoded in one batch."""
+        return self.space.decode(torch.stack([self.latent(e) for e in edits]))
+
+    def render_many(self, edits: list[Edit]) -> list[Image.Image]:
+        return [Image.fromarray(p.permute(1, 2, 0).numpy()) for p in self.pixels(edits)]
+
+    def render(self, edit: Edit) -> Image.Image:
+        return self.render_many([edit])[0]
+
+    def morph(self, a: Edit, b: Edit, frames: int = 8) -> list[Image.Image]:
+        """`frames` images from A to B (both ends included), linear in the latent space."""
+        if isinstance(frames, bool) or not isinstance(frames, (int, float)) or not float(frames).is_integer() or not 2 <= frames <= MAX_FRAMES:
+            raise LatentError(f"frames must be a whole number from 2 to {MAX_FRAMES}, got {frames!r}")
+        start, end = self.latent(a), self.latent(b)
+        t = torch.linspace(0, 1, int(frames)).unsqueeze(1)
+        pixels = self.space.decode(start + t * (end - start))
+        return [Image.fromarray(p.permute(1, 2, 0).numpy()) for p in pixels]
+
+    # --- sharing ---------------------------------------------------------------------------
+    def to_json(self, edit: Edit) -> str:
+        return json.dumps({
+            "format": STATE_FORMAT, "model": self.name, "model_id": self.space.id, "latent_dim": self.space.latent_dim,
+            "start": edit.start, "sliders": self.check_sliders(edit.sliders),
+            "base": [round(float(v), 6) for v in edit.base],
+        })
+
+    def from_json(self, text: str) -> Edit:
+        if not isinstance(text, str) or not text.strip():
+            raise LatentError("the edit is empty; save one from the Sliders tab first")
+        if len(text) > MAX_STATE_CHARS:
+            raise LatentError(f"the edit is {len(text):,} characters; a saved edit is under {MAX_STATE_CHARS:,}")
+        try:
+            state = json.loads(text)
+        except ValueError as e:
+            raise LatentError(f"the edit is not valid JSON ({e.msg} at line {e.lineno})") from None
+        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+            raise LatentError(f"not an Atelier slider edit (expected \"format\": \"{STATE_FORMAT}\")")
+        if state.get("model_id") != self.space.id:
+            raise LatentError(f"this edit was made with model '{state.get('model')}' ({state.get('latent_dim')}-d latent), "
+                              f"but the selected model is '{self.name}' ({self.space.latent_dim}-d); choose '{state.get('model')}' to open it")
+        base = state.get("base")
+        if not isinstance(base, list) or len(base) != self.space.latent_dim or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in base):
+            raise LatentError(f"the edit's base latent must be a list of {self.space.latent_dim} numbers")
+        base = torch.tensor(base, dtype=torch.float32)
+        if not torch.isfinite(base).all():
+            raise LatentError("the edit's base latent contains NaN or infinite values")
+        start = state.get("start") if isinstance(state.get("start"), dict) else {}
+        return Edit(base, self.check_sliders(state.get("sliders") or {}), start)
+
+
+@lru_cache(maxsize=4)
+def load_studio(folder: str | Path) -> Studio:
+    """One Studio per checkpoint folder per process."""
+    return Studio.from_pretrained(folder)
+
+
+def save_gif(frames: list[Image.Image], path: str | Path, frame_ms: int = 150) -> Path:
+    """An endlessly looping GIF that plays A → B → A."""
+    path = Path(path)
+    sequence = frames + frames[-2:0:-1]
+    sequence[0].save(path, format="GIF", save_all=True, append_images=sequence[1:], duration=frame_ms, loop=0)
+    return path
+
+
+# --- file-level helpers used by the app and the API (each returns what one UI event shows) ---
+
+CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+def available_models(root: str | Path = CHECKPOINTS) -> list[str]:
+    """Names of checkpoint folders that have slider directions, VAE first (it can also encode photos)."""
+    from core.checkpoints import read_json
+    from latent.directions import FILE
+
+    folders = [f for f in sorted(Path(root).glob("*")) if (f / FILE).is_file()]
+    return [f.name for f in sorted(folders, key=lambda f: (read_json(f / "atelier.json", {}).get("kind") != "vae", f.name))]
+
+
+def studio_for(model: str, root: str | Path = CHECKPOINTS) -> Studio:
+    """The studio of a shipped model by folder name (requests can only name models that are offered)."""
+    names = available_models(root)
+    if model not in names:
+        raise LatentError(f"unknown model {model!r}; available: {', '.join(names) or 'none (compute directions first)'}")
+    return load_studio(str(Path(root) / model))
+
+
+def slider_label(name: str) -> str:
+    return f"{name.split('=', 1)[1]} ({name.split('=', 1)[0]})" if "=" in name else f"{name} (unnamed)"
+
+
+def start_edit(model: str, seed: int = 0, prompt: str | None = None) -> tuple[Image.Image, str]:
+    studio = studio_for(model)
+    edit = studio.start(seed, prompt)
+    return studio.render(edit), studio.to_json(edit)
+
+
+def encode_photo(model: str, image: ImageSource, name: str = "upload") -> tuple[Image.Image, str]:
+    studio = studio_for(model)
+    edit = studio.encode(image, name)
+    return studio.render(edit), studio.to_json(edit)
+
+
+def apply_sliders(model: str, edit_json: str, sliders: dict[str, float] | None = None) -> tuple[Image.Image, str]:
+    """Render an edit; `sliders` (when given) replace the edit's slider values. Zero-valued sliders are dropped."""
+    studio = studio_for(model)
+    edit = studio.from_json(edit_json)
+    if sliders is not None:
+        edit = edit.with_sliders({k: v for k, v in sliders.items() if v != 0})
+    return studio.render(edit), studio.to_json(edit)
+
+
+def morph_files(model: str, edit_a: str, edit_b: str, frames: int, out_dir: str | Path) -> tuple[list[str], str]:
+    """Frames A → B as PNGs plus a looping GIF, written to `out_dir`; returns (frame paths, gif path)."""
+    studio = studio_for(model)
+    images = studio.morph(studio.from_json(edit_a), studio.from_json(edit_b), frames)
+    out_dir = Path(out_dir)
+    paths = []
+    for i, image in enumerate(images):
+        image.save(out_dir / f"morph_{i:02d}.png")
+        paths.append(str(out_dir / f"morph_{i:02d}.png"))
+    return paths, str(save_gif([im.resize((256, 256), Image.Resampling.NEAREST) for im in images], out_dir / "morph.gif"))

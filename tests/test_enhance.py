@@ -1,0 +1,180 @@
+"""Enhancement without Gradio: tiling, Real-ESRGAN weights, tone, masks, size contracts, bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import ROOT
+from core.images import ImageError
+from enhance import EnhanceError
+from enhance.models import Denoiser, SuperResolution
+from enhance.tiling import tiled
+
+SHIPPED = {name: ROOT / "checkpoints" / folder for name, folder in
+           {"sr": "sr-photos", "denoise": "denoise-photos", "inpaint": "inpaint-photos", "segment": "segment-products"}.items()}
+
+
+def photo(width=120, height=90, seed=0) -> Image.Image:
+    """A smooth coloured scene with an object and some texture, like a small product photo."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    base = np.stack([120 + 60 * np.sin(x / 17), 140 + 50 * np.cos(y / 13), 160 + 40 * np.sin((x + y) / 23)], -1)
+    base[height // 4:3 * height // 4, width // 3:2 * width // 3] = (200, 40, 40)
+    return Image.fromarray(np.clip(base + rng.normal(0, 4, base.shape), 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("model, scale, multiple", [(SuperResolution().eval(), 4, 1), (Denoiser().eval(), 1, 2)])
+def test_tiling_matches_untiled_processing(model, scale, multiple):
+    torch.manual_seed(0)
+    image = np.asarray(photo(130, 100))
+    fn = (lambda x: model(x, 4)) if scale == 4 else (lambda x: model(x, torch.tensor([0.1])))
+    whole = tiled(fn, image, scale, tile=1024, overlap=0, multiple=multiple)
+    calls = []
+    pieces = tiled(fn, image, scale, tile=48, overlap=24, multiple=multiple, progress=calls.append)
+    assert whole.shape == pieces.shape == (100 * scale, 130 * scale, 3)
+    assert np.abs(whole.astype(int) - pieces.astype(int)).max() <= 1
+    assert len(calls) == 9 and calls[-1] == 1.0
+
+
+def test_realesrgan_weights_load_from_the_ncnn_files_and_upscale():
+    from enhance.realesrgan import load_realesrgan
+
+    model = load_realesrgan()
+    small = torch.from_numpy(np.asarray(photo(24, 20))).permute(2, 0, 1)[None].float() / 255
+    with torch.inference_mode():
+        big = model(small).clamp(0, 1)
+    assert big.shape == (1, 3, 80, 96)
+    # a real super-resolution network reproduces the downscaled content: compare with bicubic
+    bicubic = torch.nn.functional.interpolate(small, scale_factor=4, mode="bicubic", align_corners=False).clamp(0, 1)
+    assert (big - bicubic).abs().mean() < 0.05
+
+
+def test_auto_tone_fixes_a_dark_blue_cast_and_honours_overrides():
+    from enhance.tone import auto_tone
+
+    dark = (np.asarray(photo(), np.float32) * np.array([0.35, 0.4, 0.6])).astype(np.uint8)
+    toned, settings = auto_tone(dark)
+    out = np.asarray(toned, np.float32)
+    assert out.mean() > dark.mean() + 20                       # brighter
+    cast_before = dark[..., 2].mean() - dark[..., 0].mean()
+    assert out[..., 2].mean() - out[..., 0].mean() < cast_before / 2   # blue cast reduced
+    same, used = auto_tone(dark, exposure=0.0, contrast=1.0, warmth=0.0, saturation=1.0)
+    assert used["exposure"] == 0.0 and toned.size == same.size
+    with pytest.raises(EnhanceError, match="exposure"):
+        auto_tone(dark, exposure=float("nan"))
+
+
+def test_mask_is_resized_and_empty_or_full_masks_are_refused():
+    from enhance.inpaint import read_mask
+
+    mask = np.zeros((45, 60), np.uint8)
+    mask[10:20, 10:30] = 255
+    holes = read_mask(Image.fromarray(mask), (120, 90))
+    assert holes.shape == (90, 120) and holes[30, 40] and not holes[0, 0]
+    with pytest.raises(EnhanceError, match="empty"):
+        read_mask(Image.new("L", (120, 90), 0), (120, 90))
+    with pytest.raises(EnhanceError, match="whole photo"):
+        read_mask(Image.new("L", (120, 90), 255), (120, 90))
+
+
+def test_noise_estimate_tracks_the_added_noise():
+    from enhance.denoise import estimate_noise
+
+    clean = np.asarray(photo(256, 256), np.float64)
+    rng = np.random.default_rng(1)
+    estimates = [estimate_noise(Image.fromarray(np.clip(clean + rng.normal(0, s, clean.shape), 0, 255).astype(np.uint8))) for s in (5, 15, 25)]
+    assert estimates[0] < estimates[1] < estimates[2]
+    assert abs(estimates[2] - 25) < 6
+
+
+def test_opencv_inpaint_fills_only_the_hole():
+    from enhance.inpaint import inpaint
+
+    image = photo()
+    mask = np.zeros((90, 120), np.uint8)
+    mask[40:50, 10:20] = 1
+    out = np.asarray(inpaint(image, mask, method="opencv"))
+    assert out.shape == np.asarray(image).shape
+    assert np.array_equal(out[mask == 0], np.asarray(image)[mask == 0])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: __import__("enhance.upscale", fromlist=["upscale"]).upscale(photo(), scale=3), "scale"),
+    (lambda: __import__("enhance.upscale", fromlist=["upscale"]).upscale(photo(), mode="best"), "mode"),
+    (lambda: __import__("enhance.upscale", fromlist=["upscale"]).upscale(Image.new("RGB", (4000, 3500)), scale=4), "megapixels"),
+    (lambda: __import__("enhance.denoise", fromlist=["denoise"]).denoise(photo(), strength=80), "strength"),
+    (lambda: __import__("enhance.background", fromlist=["remove_background"]).remove_background(photo(), "green"), "background"),
+    (lambda: __import__("enhance.chain", fromlist=["enhance_photo"]).enhance_photo(photo(), [], __import__("enhance.chain", fromlist=["Settings"]).Settings()), "at least one"),
+])
+def test_bad_requests_are_refused_before_any_work(call, message):
+    with pytest.raises(EnhanceError, match=message):
+        call()
+
+
+def test_not_an_image_is_refused(tmp_path):
+    from enhance.tone import auto_tone
+
+    (tmp_path / "x.png").write_bytes(b"")
+    with pytest.raises(ImageError, match="empty"):
+        auto_tone(tmp_path / "x.png")
+
+
+shipped = pytest.mark.skipif(not all((f / "config.json").is_file() for f in SHIPPED.values()), reason="enhancement checkpoints not shipped yet")
+
+
+@shipped
+@pytest.mark.parametrize("mode", ["fast", "quality"])
+@pytest.mark.parametrize("scale", [2, 4])
+def test_upscale_size_contract(scale, mode):
+    from enhance.upscale import upscale
+
+    out = upscale(photo(37, 29), scale, mode)
+    assert out.size == (37 * scale, 29 * scale) and out.mode == "RGB"
+
+
+@shipped
+def test_fast_upscale_beats_bicubic_on_a_downscaled_photo():
+    from enhance.upscale import upscale
+
+    clean = photo(128, 128, seed=3)
+    small = clean.resize((32, 32), Image.Resampling.BICUBIC)
+    psnr = lambda a, b: 10 * np.log10(255 ** 2 / np.mean((np.asarray(a, float) - np.asarray(b, float)) ** 2))
+    assert psnr(upscale(small, 4, "fast"), clean) > psnr(small.resize((128, 128), Image.Resampling.BICUBIC), clean)
+
+
+@shipped
+def test_denoise_removes_noise_automatically():
+    from enhance.denoise import denoise
+
+    clean = np.asarray(photo(160, 120, seed=4), np.float64)
+    noisy = np.clip(clean + np.random.default_rng(0).normal(0, 25, clean.shape), 0, 255).astype(np.uint8)
+    out, sigma = denoise(Image.fromarray(noisy))
+    assert 15 < sigma < 35
+    assert np.mean((np.asarray(out, float) - clean) ** 2) < np.mean((noisy - clean) ** 2) / 2
+
+
+@shipped
+def test_learned_inpaint_keeps_everything_outside_the_mask():
+    from enhance.inpaint import inpaint
+
+    image = photo(200, 150)
+    mask = np.zeros((150, 200), np.uint8)
+    mask[60:90, 20:60] = 1
+    out = np.asarray(inpaint(image, mask))
+    assert out.shape == (150, 200, 3)
+    assert np.array_equal(out[mask == 0], np.asarray(image)[mask == 0])
+
+
+@shipped
+def test_background_becomes_white_or_transparent():
+    from enhance.background import remove_background
+
+    scene = np.full((160, 160, 3), (40, 110, 60), np.uint8)   # green backdrop
+    scene[40:130, 50:110] = (200, 30, 30)                     # a red product
+    white = np.asarray(remove_background(scene, "white"))
+    assert white[5:20, 5:20].min() > 230 and white[80, 80, 0] > 150
+    cut = remove_background(scene, "transparent")
+    alpha = np.asarray(cut)[..., 3]
+    assert cut.mode == "RGBA" and alpha[80, 80] > 200 and alpha[5, 5] < 50
