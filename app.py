@@ -18,7 +18,7 @@ import gradio as gr
 from core.checkpoints import CheckpointError
 from core.images import ImageError
 from core.outputs import scratch_dir
-from gan.generate import DEFAULT_MODEL, MAX_COUNT, VARIETY_RANGE, GenerationError, describe_model, generate_files
+from gan.generate import CANDIDATES, DEFAULT_MODEL, MAX_COUNT, VARIETY_RANGE, GenerationError, describe_model, generate_files
 from enhance import EnhanceError
 from enhance.chain import ORDER, Settings, enhance_photo
 from enhance.tone import RANGES as TONE_RANGES
@@ -27,6 +27,8 @@ from latent.studio import MAX_FRAMES, MAX_SLIDERS, SLIDER_RANGE, apply_sliders, 
 
 USER_ERRORS = (GenerationError, CheckpointError, ImageError, LatentError, EnhanceError)
 MAX_UPLOAD = "20mb"
+START_PROMPT = "Women Red Handbag"
+RERANK_DEFAULT = True  # best-of-N reranking adds ~1.3× to a Generate call (bench/match.py), worth its accuracy gain
 EXAMPLE_PROMPTS = [
     "men's navy blue casual shirt",
     "Women Red Handbag",
@@ -54,8 +56,8 @@ def user_facing(fn):
 
 def build(gan_model: str = str(DEFAULT_MODEL)) -> gr.Blocks:
     @user_facing
-    def generate(prompt: str, count: int = 8, seed: int = 0, variety: float = 1.0):
-        return generate_files(prompt, count, seed, variety, model=gan_model)
+    def generate(prompt: str, count: int = 8, seed: int = 0, variety: float = 1.0, rerank: bool = RERANK_DEFAULT):
+        return generate_files(prompt, count, seed, variety, model=gan_model, rerank=rerank)
 
     with gr.Blocks(title="Atelier — product image studio", delete_cache=(3600, 3600)) as demo:
         gr.Markdown("# Atelier\nProduct images from a description — generated on this machine in milliseconds.")
@@ -70,14 +72,15 @@ def build(gan_model: str = str(DEFAULT_MODEL)) -> gr.Blocks:
                         seed = gr.Number(value=0, precision=0, label="Seed (same prompt + seed = same images)", minimum=0)
                         dice = gr.Button("Random seed", size="sm")
                     variety = gr.Slider(*VARIETY_RANGE, value=1.0, step=0.05, label="Variety (lower = more typical)")
+                    rerank = gr.Checkbox(RERANK_DEFAULT, label=f"Best of {CANDIDATES}: draw {CANDIDATES}× as many, keep those that match the description best")
                     run = gr.Button("Generate", variant="primary", elem_id="generate-button")
                 with gr.Column(scale=2):
                     gallery = gr.Gallery(label="Generated products (click to enlarge; download keeps prompt and seed in the PNG)",
                                          columns=4, format="png", height="auto", elem_id="gallery")
                     with gr.Accordion("What this model knows", open=True):
                         gr.Markdown(describe_model(gan_model))
-            run.click(generate, [prompt, count, seed, variety], gallery, api_name="generate", concurrency_limit=2, concurrency_id="generate")
-            prompt.submit(generate, [prompt, count, seed, variety], gallery, api_visibility="private", concurrency_id="generate")
+            run.click(generate, [prompt, count, seed, variety, rerank], gallery, api_name="generate", concurrency_limit=2, concurrency_id="generate")
+            prompt.submit(generate, [prompt, count, seed, variety, rerank], gallery, api_visibility="private", concurrency_id="generate")
             dice.click(lambda: random.randrange(2**31), None, seed, api_visibility="private", queue=False)
         with gr.Tab("Sliders"):
             sliders_tab()
@@ -100,13 +103,18 @@ def sliders_tab() -> None:
         return [gr.Slider(label=slider_label(names[i]), value=values.get(names[i], 0.0), visible=True) if i < len(names)
                 else gr.Slider(visible=False, value=0.0) for i in range(MAX_SLIDERS)]
 
-    @user_facing
-    def choose_model(model: str, seed: int, prompt: str):
+    def panel(model: str, seed: int, prompt: str):
+        """What the tab shows for a model: slider names, named choices, a first product, a hint."""
         studio = studio_for(model)
         names = studio.default_sliders()
         named = [n for n in studio.directions.names if "=" in n]
         image, edit = start_edit(model, seed, prompt)
         hint = "Upload a photo to start from it." if studio.space.can_encode else "This GAN starts from a seed and a description (it cannot encode photos)."
+        return names, named, image, edit, hint
+
+    @user_facing
+    def choose_model(model: str, seed: int, prompt: str):
+        names, named, image, edit, hint = panel(model, seed, prompt)
         return (names, gr.Dropdown(choices=[(slider_label(n), n) for n in named], value=[n for n in names if "=" in n]),
                 image, edit, hint, *slider_updates(names))
 
@@ -173,24 +181,31 @@ def sliders_tab() -> None:
         _, edit_b = encode_photo(model, photo_b, os.path.basename(photo_b)) if photo_b else start_edit(model, seed_b, prompt_b)
         return morph_files(model, edit_a, edit_b, frames, scratch_dir())
 
-    names = gr.State([])
+    try:
+        first_names, first_named, first_image, first_edit, first_hint = panel(models[0], 0, START_PROMPT)
+    except (CheckpointError, LatentError) as e:
+        gr.Markdown(f"**The Sliders tab cannot start:** {e}")
+        return
+    names = gr.State(first_names)
     with gr.Row():
         with gr.Column(scale=1):
             model = gr.Dropdown(models, value=models[0], label="Model")
-            hint = gr.Markdown()
-            prompt = gr.Textbox(label="Description (GAN models)", value="Women Red Handbag", max_length=2000)
+            hint = gr.Markdown(first_hint)
+            prompt = gr.Textbox(label="Description (GAN models)", value=START_PROMPT, max_length=2000)
             with gr.Row():
                 seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
                 new = gr.Button("New product", variant="primary")
             photo = gr.Image(type="filepath", label="…or start from your product photo (VAE)", sources=["upload", "clipboard"], height=200)
         with gr.Column(scale=1):
-            named = gr.Dropdown([], multiselect=True, max_choices=MAX_SLIDERS, label="Named sliders (the rest are principal directions)")
-            sliders = [gr.Slider(*SLIDER_RANGE, value=0.0, step=0.1, visible=False, elem_id=f"slider-{i}") for i in range(MAX_SLIDERS)]
+            named = gr.Dropdown([(slider_label(n), n) for n in first_named], value=[n for n in first_names if "=" in n], multiselect=True,
+                                max_choices=MAX_SLIDERS, label="Named sliders (the rest are principal directions)")
+            sliders = [gr.Slider(*SLIDER_RANGE, value=0.0, step=0.1, visible=i < len(first_names), elem_id=f"slider-{i}",
+                                 label=slider_label(first_names[i]) if i < len(first_names) else None) for i in range(MAX_SLIDERS)]
             reset = gr.Button("Reset sliders", size="sm")
         with gr.Column(scale=1):
-            image = gr.Image(label="Result", type="pil", format="png", interactive=False, height=320, elem_id="slider-image")
+            image = gr.Image(first_image, label="Result", type="pil", format="png", interactive=False, height=320, elem_id="slider-image")
             with gr.Accordion("Save or share this edit", open=False):
-                edit = gr.Textbox(label="Edit (JSON)", info="copy to share; paste one and press Open", lines=3, max_length=200_000, elem_id="edit-json")
+                edit = gr.Textbox(first_edit, label="Edit (JSON)", info="copy to share; paste one and press Open", lines=3, max_length=200_000, elem_id="edit-json")
                 with gr.Row():
                     open_button = gr.Button("Open", size="sm")
                     save = gr.DownloadButton("Download .json", size="sm")

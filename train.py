@@ -2,6 +2,7 @@
 
     python train.py gan --data ../shared/data/fashion-products --out runs/gan --max-minutes 100
     python train.py vae --data ../shared/data/fashion-products --out runs/vae --max-minutes 60
+    python train.py match --data ../shared/data/fashion-products --out runs/match --max-minutes 10
     python train.py sr|denoise|inpaint --data ../shared/data/clothing-photos/train --out runs/sr --max-minutes 25
     python train.py segment --data ../shared/data/fashion-products --backgrounds ../shared/data/clothing-photos/train --out runs/seg
     python train.py gan --data DIR --out runs/x --dry-run          # check the folder, train nothing
@@ -72,11 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
     vae.add_argument("--kl-weight", type=float, default=5e-6, help="per nat of KL (see vae/training.py)")
     vae.add_argument("--perceptual-weight", type=float, default=0.05, help="EfficientNet-Lite0 feature distance; 0 turns it off")
 
+    match = sub.add_parser("match", help="text–image matching heads on the frozen MiniLM and EfficientNet-Lite0 towers")
+    add_common(match)
+    match.set_defaults(batch_size=512, checkpoint_every=200, sample_every=200)
+    match.add_argument("--image-size", type=int, default=96, help="EfficientNet input size for the image features")
+    match.add_argument("--lr", type=float, default=1e-3)
+    match.add_argument("--feature-dropout", type=float, default=0.1)
+
     photos = dict(resolution=256, fit="crop", batch_size=16, checkpoint_every=200, sample_every=200)
     for name, help_text, defaults in (
         ("sr", "super-resolution ×2/×4 on photo crops", dict(crop=96, lr=5e-4, perceptual_weight=0.01)),
         ("denoise", "blind denoiser on photo crops", dict(crop=64, lr=5e-4, perceptual_weight=0.0)),
-        ("inpaint", "inpainting with free-form masks on photo crops", dict(crop=128, lr=5e-4, perceptual_weight=0.05, batch_size=8)),
+        ("inpaint", "inpainting with free-form masks on photo crops", dict(crop=128, lr=5e-4, perceptual_weight=0.0, batch_size=8)),
         ("segment", "product/background segmentation from catalog images on varied backgrounds",
          dict(crop=128, lr=1e-3, perceptual_weight=0.0, resolution=128, fit="pad")),
     ):
@@ -121,6 +129,9 @@ def task_class(model: str):
     if model == "vae":
         from vae.training import VAETask
         return VAETask
+    if model == "match":
+        from match.training import MatchTask
+        return MatchTask
     from enhance.training import TASKS
     return TASKS[model]
 

@@ -34,20 +34,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
-from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure  # noqa: E402
-
 from core.data import ImageTextDataset  # noqa: E402
+from core.metrics import image_quality  # noqa: E402
+from enhance.degrade import benchmark_case  # noqa: E402
 
 BORDER = 4
 
 
-def tensor(image) -> torch.Tensor:
-    return torch.from_numpy(np.array(image)).permute(2, 0, 1).float().div(255)[None]
-
-
 def quality(output, target) -> tuple[float, float]:
-    a, b = tensor(output)[..., BORDER:-BORDER, BORDER:-BORDER], tensor(target)[..., BORDER:-BORDER, BORDER:-BORDER]
-    return float(peak_signal_noise_ratio(a, b, data_range=1.0)), float(structural_similarity_index_measure(a, b, data_range=1.0))
+    return image_quality(output, target, BORDER)
 
 
 def timed(fn, *args):
@@ -74,8 +69,8 @@ def super_resolution(photos: list[Image.Image]) -> dict:
     for fn in methods.values():  # load models before timing
         fn(photos[0].resize((64, 64), Image.Resampling.BICUBIC))
     rows = {name: [] for name in methods}
-    for photo in photos:
-        small = photo.resize((64, 64), Image.Resampling.BICUBIC)  # Pillow's downscaling is antialiased
+    for i, photo in enumerate(photos):
+        small = benchmark_case("sr", photo, i)
         for name, fn in methods.items():
             out, ms = timed(fn, small)
             rows[name].append((*quality(out, photo), ms))
@@ -90,8 +85,7 @@ def denoising(photos: list[Image.Image]) -> dict:
     rows = {"noisy input": [], **{f"OpenCV NLM h={h}": [] for h in (10, 15, 20)}, "ours (automatic)": []}
     denoise(photos[0])
     for i, photo in enumerate(photos):
-        clean = np.asarray(photo, np.float64)
-        noisy = np.clip(clean + np.random.default_rng(i).normal(0, 25, clean.shape) + 0.5, 0, 255).astype(np.uint8)
+        noisy = np.asarray(benchmark_case("denoise", photo, i))
         rows["noisy input"].append((*quality(noisy, photo), 0.0))
         for h in (10, 15, 20):
             out, ms = timed(cv2.fastNlMeansDenoisingColored, noisy, None, h, h, 7, 21)
@@ -107,9 +101,7 @@ def inpainting(photos: list[Image.Image]) -> dict:
     rows = {"OpenCV Telea": [], "ours": []}
     inpaint(photos[0], np.pad(np.ones((8, 8), np.uint8), 100))
     for i, photo in enumerate(photos):
-        top, left = np.random.default_rng(1000 + i).integers(16, 256 - 64 - 16, 2)
-        mask = np.zeros((256, 256), np.uint8)
-        mask[top:top + 64, left:left + 64] = 1
+        mask = benchmark_case("inpaint", photo, i)
         target = np.asarray(photo, np.float64)[mask == 1]
         for name, method in (("OpenCV Telea", "opencv"), ("ours", "learned")):
             out, ms = timed(inpaint, photo, mask, method)

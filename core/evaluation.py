@@ -19,22 +19,23 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from core.data import ImageTextDataset
-from core.features import pooled_features
+from core.checkpoints import atomic_path
+from core.features import INPUT_SIZE, pooled_features
 from core.metrics import LinearProbe, frechet_distance
 
 CACHE = Path(__file__).resolve().parent.parent / "bench" / ".cache"
 PROBE_COLUMNS = {"articleType": 20, "baseColour": 12, "gender": 5, "usage": 6}
 
 
-def cached_features(images: torch.Tensor, tag: str) -> torch.Tensor:
+def cached_features(images: torch.Tensor, tag: str, size: int = INPUT_SIZE, cache_dir: str | Path = CACHE) -> torch.Tensor:
     """Features are the slow part; keep them on disk keyed by the pixels (so only identical images hit)."""
     key = hashlib.sha1(images.numpy().tobytes()).hexdigest()[:16]
-    path = CACHE / f"{tag}-{key}.safetensors"
+    path = Path(cache_dir) / (f"{tag}-{key}.safetensors" if size == INPUT_SIZE else f"{tag}-{size}px-{key}.safetensors")
     if path.is_file():
         return load_file(str(path))["features"]
-    features = pooled_features(images)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    save_file({"features": features}, str(path))
+    features = pooled_features(images, size=size)
+    with atomic_path(path) as tmp:
+        save_file({"features": features}, str(tmp))
     return features
 
 

@@ -58,3 +58,47 @@ class LinearProbe:
     def accuracy(self, features: torch.Tensor, labels: list[str]) -> float:
         predicted = self.predict(features)
         return sum(p == t for p, t in zip(predicted, labels)) / max(len(labels), 1)
+
+
+def kernel_distance(features_a: torch.Tensor, features_b: torch.Tensor, subset_size: int = 1000, subsets: int = 50) -> tuple[float, float]:
+    """Kernel (Inception) distance, mean and std over subsets (torchmetrics' KID on our features)."""
+    import warnings
+
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    size = min(subset_size, len(features_a), len(features_b))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torchmetrics warns that it keeps the features: we gave it features
+        metric = KernelInceptionDistance(feature=PrecomputedFeatures(), subset_size=size, subsets=subsets)
+        metric.update(features_a.double(), real=True)
+        metric.update(features_b.double(), real=False)
+        mean, std = metric.compute()
+    return float(mean), float(std)
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al. 2019), which torchmetrics lacks: a sample is
+    inside a set's manifold if it falls within some member's distance to that member's k-th nearest
+    neighbour. Precision = share of fakes inside the real manifold; recall = share of reals inside the fake one."""
+    def radii(x):
+        d = torch.cdist(x, x)
+        return d.kthvalue(k + 1, dim=1).values  # +1: the point itself is at distance 0
+
+    def inside(points, support, support_radii):
+        return (torch.cdist(points, support) <= support_radii.unsqueeze(0)).any(1).float().mean()
+
+    real, fake = real.double(), fake.double()
+    return float(inside(fake, real, radii(real))), float(inside(real, fake, radii(fake)))
+
+
+def image_quality(output, target, border: int = 4) -> tuple[float, float]:
+    """PSNR (dB) and SSIM of two same-size RGB images (PIL or uint8 arrays), `border` pixels ignored."""
+    import numpy as np
+    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+    def tensor(image):
+        x = torch.from_numpy(np.array(image)).permute(2, 0, 1).float().div(255)[None]
+        return x[..., border:x.shape[-2] - border, border:x.shape[-1] - border]
+
+    a, b = tensor(output), tensor(target)
+    return float(peak_signal_noise_ratio(a, b, data_range=1.0)), float(structural_similarity_index_measure(a, b, data_range=1.0))

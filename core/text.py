@@ -5,11 +5,17 @@ already seen (catalog captions repeat a lot). Loads from the package's folder on
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from functools import lru_cache
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from core.checkpoints import atomic_path
 
 EMBEDDING_DIM = 384
 
@@ -61,3 +67,20 @@ def text_encoder() -> TextEncoder:
 
 def encode_text(texts: list[str] | str) -> torch.Tensor:
     return text_encoder().encode(texts)
+
+
+def caption_embeddings(captions: list[str | None], cache_dir: str | Path | None = None) -> torch.Tensor:
+    """(N, 384) embeddings; a missing caption is the zero vector (the model's "no description").
+    With `cache_dir`, they are kept on disk keyed by the captions, so a resumed run starts at once."""
+    key = hashlib.sha1(json.dumps(captions).encode()).hexdigest()[:16]
+    cache = Path(cache_dir) / f"text-embeddings-{key}.safetensors" if cache_dir else None
+    if cache is not None and cache.is_file():
+        return load_file(str(cache))["embeddings"]
+    out = torch.zeros(len(captions), EMBEDDING_DIM)
+    present = [i for i, c in enumerate(captions) if c is not None]
+    if present:
+        out[present] = encode_text([captions[i] for i in present])
+    if cache is not None:
+        with atomic_path(cache) as tmp:
+            save_file({"embeddings": out}, str(tmp))
+    return out

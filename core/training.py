@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -32,6 +33,43 @@ class Task(Protocol):
     def load_state_dict(self, state: dict) -> None: ...
     def sample_grid(self) -> torch.Tensor: ...
     def export(self, folder: Path, summary: dict) -> None: ...
+
+
+class SingleModelTask:
+    """What tasks with one model and one Adam optimizer share (the VAE, the enhancement networks):
+    Accelerate preparation, state for checkpoints, and eval mode while sampling."""
+
+    def __init__(self, model: torch.nn.Module, lr: float, accelerator):
+        self.accelerator = accelerator
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        self.model, self.optimizer = accelerator.prepare(model, optimizer)
+
+    def _unwrapped(self) -> torch.nn.Module:
+        return self.accelerator.unwrap_model(self.model)
+
+    def optimize(self, loss: torch.Tensor) -> None:
+        self.accelerator.backward(loss)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def state_dict(self) -> dict:
+        return {"model": self._unwrapped().state_dict(), "optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._unwrapped().load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+
+    @contextmanager
+    def evaluating(self):
+        """The unwrapped model in eval mode without gradients (for sample grids), restored afterwards."""
+        model = self._unwrapped()
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                yield model
+        finally:
+            model.train(was_training)
 
 
 def step_generator(seed: int, step: int, rank: int = 0) -> torch.Generator:

@@ -9,7 +9,7 @@ DESCRIPTIONS = {
     "denoise": ("Blind denoiser", "FFDNet-style network at half resolution with a noise-level map input, trained on Gaussian noise "
                 "σ ∈ [0, 50]/255 with MSE; the level is estimated from the photo unless a strength is given"),
     "inpaint": ("Inpainting (repair)", "U-Net with a dilated bottleneck, fed the image with the hole blanked and the mask, "
-                "trained on random free-form strokes and boxes with hole L1 + perceptual loss"),
+                "trained on random free-form strokes and boxes with L1 on the hole (+ perceptual if --perceptual-weight)"),
     "segment": ("Product / background segmentation", "small U-Net trained on catalog products (masks from their white backgrounds) "
                 "composited onto photo crops, flat colours and gradients; BCE + Dice loss"),
 }

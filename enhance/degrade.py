@@ -151,3 +151,21 @@ def composite(products: torch.Tensor, masks: torch.Tensor, photos: torch.Tensor,
     image = products * mask + backgrounds(n, size, photos, g) * (1 - mask)
     image = image * uniform(g, 0.8, 1.15) + (torch.randn(image.shape, generator=g) * 0.02)
     return image.clamp(0, 1), mask
+
+
+def benchmark_case(kind: str, photo: Image.Image, index: int):
+    """The fixed corruption the benchmark and `evaluate.py` apply to clean photo number `index`:
+    sr → 64×64 bicubic downscale (of a 256×256 crop: ×4); denoise → Gaussian σ = 25;
+    inpaint → (photo, a 64×64 square hole mask at a seeded position)."""
+    if kind == "sr":
+        return photo.resize((photo.width // 4, photo.height // 4), Image.Resampling.BICUBIC)  # Pillow's downscaling is antialiased
+    if kind == "denoise":
+        clean = np.asarray(photo, np.float64)
+        return Image.fromarray(np.clip(clean + np.random.default_rng(index).normal(0, 25, clean.shape) + 0.5, 0, 255).astype(np.uint8))
+    if kind == "inpaint":
+        top = np.random.default_rng(1000 + index).integers(16, photo.height - 64 - 16)
+        left = np.random.default_rng(2000 + index).integers(16, photo.width - 64 - 16)
+        mask = np.zeros((photo.height, photo.width), np.uint8)
+        mask[top:top + 64, left:left + 64] = 1
+        return mask
+    raise ValueError(f"no benchmark case for {kind!r}")

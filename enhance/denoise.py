@@ -33,13 +33,13 @@ def estimate_noise(image: Image.Image) -> float:
     return float(math.sqrt(math.pi / 2) * np.mean(per_channel) / 6)
 
 
-def denoise(image: ImageSource, strength: float = 0.0, progress: Progress = None) -> tuple[Image.Image, float]:
-    """Denoised photo and the noise σ used (estimated when `strength` is 0)."""
+def denoise(image: ImageSource, strength: float = 0.0, progress: Progress = None, model=None) -> tuple[Image.Image, float]:
+    """Denoised photo and the noise σ used (estimated when `strength` is 0). `model`: another exported denoiser folder."""
     if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not math.isfinite(strength) or not 0 <= strength <= MAX_STRENGTH:
         raise EnhanceError(f"strength must be a number from 0 (automatic) to {MAX_STRENGTH:g}, got {strength!r}")
     image = load_image(image)
     sigma = float(strength) if strength > 0 else min(estimate_noise(image), MAX_STRENGTH)
-    model = load_shipped("denoise")
+    model = load_shipped("denoise", model)
     device = next(model.parameters()).device
     level = torch.tensor([sigma / 255], device=device)
     out = tiled(lambda x: model(x.to(device), level).float().cpu(), np.asarray(image), 1, tile=256, overlap=24, progress=progress, multiple=2)

@@ -33,7 +33,8 @@ def read_mask(mask: ImageSource | np.ndarray, size: tuple[int, int]) -> np.ndarr
     return holes
 
 
-def inpaint(image: ImageSource, mask: ImageSource | np.ndarray, method: str = "learned") -> Image.Image:
+def inpaint(image: ImageSource, mask: ImageSource | np.ndarray, method: str = "learned", model=None) -> Image.Image:
+    """Fill the mask's white pixels; everything else is returned unchanged. `model`: another exported inpainter folder."""
     if method not in METHODS:
         raise EnhanceError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     image = load_image(image)
@@ -53,7 +54,7 @@ def inpaint(image: ImageSource, mask: ImageSource | np.ndarray, method: str = "l
     work = (max(8, round(region.shape[1] * factor / 8) * 8), max(8, round(region.shape[0] * factor / 8) * 8))
     x = torch.from_numpy(np.asarray(Image.fromarray(region).resize(work, Image.Resampling.BICUBIC))).permute(2, 0, 1)[None].float() / 255
     m = torch.from_numpy(np.asarray(Image.fromarray(region_holes.astype(np.uint8) * 255).resize(work, Image.Resampling.BILINEAR)) > 0)[None, None].float()
-    model = load_shipped("inpaint")
+    model = load_shipped("inpaint", model)
     device = next(model.parameters()).device
     with torch.inference_mode():
         filled = model(x.to(device), m.to(device)).float().cpu()[0].clamp(0, 1)

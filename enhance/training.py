@@ -14,30 +14,25 @@ import torch.nn.functional as F
 from core.checkpoints import export_pretrained
 from core.data import ImageTextDataset
 from core.features import perceptual_loss
-from core.training import batch_indices, step_generator
+from core.training import SingleModelTask, batch_indices, step_generator
 from enhance import degrade
 from enhance.models import Denoiser, Inpainter, Segmenter, SuperResolution
 
 SHOWN = 8
 
 
-class EnhanceTask:
+class EnhanceTask(SingleModelTask):
     kind: str
     model_class: type
 
     def __init__(self, options: dict, data: ImageTextDataset, accelerator):
-        self.options, self.accelerator = options, accelerator
+        self.options = options
         self.batch_size, self.seed, self.crop = options["batch_size"], options["seed"], options["crop"]
         self.images = data.images
         if self.crop > self.images.shape[-1]:
             raise ValueError(f"--crop {self.crop} is larger than --resolution {self.images.shape[-1]}")
         torch.manual_seed(self.seed)
-        model = self.model_class()
-        optimizer = torch.optim.Adam(model.parameters(), lr=options["lr"])
-        self.model, self.optimizer = accelerator.prepare(model, optimizer)
-
-    def _unwrapped(self):
-        return self.accelerator.unwrap_model(self.model)
+        super().__init__(self.model_class(), options["lr"], accelerator)
 
     def clean_batch(self, step: int, g: torch.Generator) -> torch.Tensor:
         """Random crops (with flips) of this process's share of the step's images, floats in [0, 1]."""
@@ -67,28 +62,15 @@ class EnhanceTask:
         with acc.autocast():
             output = self.model(*inputs)
             terms = self.loss(output.float(), target, inputs)
-        acc.backward(terms["loss"])
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
+        self.optimize(terms["loss"])
         return {k: v.item() for k, v in terms.items()}
 
-    def state_dict(self) -> dict:
-        return {"model": self._unwrapped().state_dict(), "optimizer": self.optimizer.state_dict()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self._unwrapped().load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-
-    @torch.no_grad()
     def sample_grid(self) -> torch.Tensor:
         """Rows of (input shown at output size, output, target) for fixed crops."""
-        model = self._unwrapped()
-        was_training = model.training
-        model.eval()
         g = torch.Generator().manual_seed(12345)
         inputs, target = self.pair(self.clean_batch(0, g)[:SHOWN], g, 0)
-        output = model(*(x.to(self.accelerator.device) if isinstance(x, torch.Tensor) else x for x in inputs)).float().cpu()
-        model.train(was_training)
+        with self.evaluating() as model:
+            output = model(*(x.to(self.accelerator.device) if isinstance(x, torch.Tensor) else x for x in inputs)).float().cpu()
         shown = self.show(inputs, output, target)
         return torch.cat([torch.stack(row) for row in zip(*shown)]).clamp(0, 1)
 

@@ -22,7 +22,8 @@ def check_output_size(image: Image.Image, scale: int) -> None:
                            f"the limit is {MAX_OUTPUT_PIXELS / 1e6:.0f} (use ×2, or crop the photo first)")
 
 
-def upscale(image: ImageSource, scale: int = 4, mode: str = "fast", progress: Progress = None) -> Image.Image:
+def upscale(image: ImageSource, scale: int = 4, mode: str = "fast", progress: Progress = None, model=None) -> Image.Image:
+    """`model`: another exported super-resolution folder for the fast mode (default: the shipped one)."""
     if isinstance(scale, bool) or scale not in (2, 4):
         raise EnhanceError(f"scale must be 2 or 4, got {scale!r}")
     if mode not in MODES:
@@ -31,7 +32,7 @@ def upscale(image: ImageSource, scale: int = 4, mode: str = "fast", progress: Pr
     check_output_size(image, scale)
     pixels = np.asarray(image)
     if mode == "fast":
-        model = load_shipped("sr")
+        model = load_shipped("sr", model)
         device = next(model.parameters()).device
         out = tiled(lambda x: model(x.to(device), scale).float().cpu(), pixels, scale, tile=192, overlap=16, progress=progress)
         return Image.fromarray(out)

@@ -27,6 +27,7 @@ DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "checkpoints" / "gan-fa
 MAX_COUNT = 16
 MAX_PROMPT_CHARS = 2000
 VARIETY_RANGE = (0.05, 2.0)
+CANDIDATES = 4  # best-of-N reranking draws this many images per requested one
 
 
 def sample_noise(n: int, dim: int, generator: torch.Generator, truncation: float | None = None) -> torch.Tensor:
@@ -96,16 +97,27 @@ class TextToProduct:
         images = self.generator(noise.to(self.device), cond).float().cpu()
         return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
-    def __call__(self, prompt: str | None, count: int = 4, seed: int = 0, variety: float = 1.0) -> list[Image.Image]:
+    def __call__(self, prompt: str | None, count: int = 4, seed: int = 0, variety: float = 1.0,
+                 rerank: bool = False) -> list[Image.Image]:
+        """`rerank`: draw CANDIDATES × count images and keep the `count` the matching model scores
+        best against the prompt, best first (each image's score is in its `info`)."""
         prompt, count, variety = check_request(prompt, count, variety)
         if self.conditional and not prompt:
             raise GenerationError("type a product description, e.g. \"Women Red Handbag\"")
         seed = int(seed) % 2**63
-        pixels = self.render([prompt] * count, self.noise(seed, count, variety))
+        drawn = count * CANDIDATES if rerank else count
+        pixels = self.render([prompt] * drawn, self.noise(seed, drawn, variety))
+        order, scores = torch.arange(count), None
+        if rerank:
+            from match.score import load_matcher
+
+            order, scores = load_matcher().rerank(prompt, pixels, count)
         out = []
-        for i, array in enumerate(pixels.permute(0, 2, 3, 1).numpy()):
-            image = Image.fromarray(array)
+        for rank, i in enumerate(order.tolist()):
+            image = Image.fromarray(pixels[i].permute(1, 2, 0).numpy())
             image.info.update({"prompt": prompt, "seed": str(seed), "index": str(i), "variety": f"{variety:g}", "model": self.name})
+            if scores is not None:
+                image.info["match_score"] = f"{float(scores[rank]):.3f}"
             out.append(image)
         return out
 
@@ -143,14 +155,18 @@ def slug(text: str, limit: int = 40) -> str:
 
 
 def generate_files(prompt: str, count: int = 8, seed: int = 0, variety: float = 1.0,
-                   model: str | Path = DEFAULT_MODEL, out_dir: str | Path | None = None) -> list[tuple[str, str]]:
+                   model: str | Path = DEFAULT_MODEL, out_dir: str | Path | None = None, rerank: bool = False) -> list[tuple[str, str]]:
     """Generate and write PNGs (prompt, seed, model in their metadata); returns (path, caption) pairs."""
     pipe = load_pipeline(str(model))
-    images = pipe(prompt, count, seed, variety)
+    images = pipe(prompt, count, seed, variety, rerank)
     out_dir = Path(out_dir) if out_dir else scratch_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     name = slug(images[0].info["prompt"])
-    return [(str(save_png(image, out_dir / f"{name}_seed{seed}_{i:02d}.png")), f"seed {seed} · #{i + 1}") for i, image in enumerate(images)]
+    out = []
+    for i, image in enumerate(images):
+        caption = f"seed {seed} · #{int(image.info['index']) + 1}" + (f" · match {image.info['match_score']}" if "match_score" in image.info else "")
+        out.append((str(save_png(image, out_dir / f"{name}_seed{seed}_{i:02d}.png")), caption))
+    return out
 
 
 def main(argv=None):
@@ -161,9 +177,10 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variety", type=float, default=1.0)
     parser.add_argument("--out", default="generated")
+    parser.add_argument("--rerank", action="store_true", help=f"draw {CANDIDATES}× as many and keep the best matches")
     args = parser.parse_args(argv)
     try:
-        files = generate_files(args.prompt, args.count, args.seed, args.variety, args.model, args.out)
+        files = generate_files(args.prompt, args.count, args.seed, args.variety, args.model, args.out, args.rerank)
     except (GenerationError, CheckpointError) as e:
         parser.error(str(e))
     for path, _ in files:

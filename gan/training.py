@@ -6,40 +6,19 @@ EMA generator, DiffAugment. `dcgan`: the classic baseline, BCE loss, uncondition
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
-
-from core.checkpoints import atomic_path, export_pretrained
+from core.checkpoints import export_pretrained
 from core.data import ImageTextDataset
-from core.text import EMBEDDING_DIM, encode_text
+from core.text import EMBEDDING_DIM, caption_embeddings, encode_text
 from core.training import batch_indices, step_generator
 from gan.augment import check_policy, diff_augment
 from gan.model import ARCHITECTURES
 from gan.generate import sample_noise
 
 SAMPLE_SEEDS = 8
-
-
-def caption_embeddings(captions: list[str | None], cache_dir: str | Path | None = None) -> torch.Tensor:
-    """(N, 384) embeddings; a missing caption is the zero vector (the model's "no description").
-    With `cache_dir`, they are kept on disk keyed by the captions, so a resumed run starts at once."""
-    key = hashlib.sha1(json.dumps(captions).encode()).hexdigest()[:16]
-    cache = Path(cache_dir) / f"text-embeddings-{key}.safetensors" if cache_dir else None
-    if cache is not None and cache.is_file():
-        return load_file(str(cache))["embeddings"]
-    out = torch.zeros(len(captions), EMBEDDING_DIM)
-    present = [i for i, c in enumerate(captions) if c is not None]
-    if present:
-        out[present] = encode_text([captions[i] for i in present])
-    if cache is not None:
-        with atomic_path(cache) as tmp:
-            save_file({"embeddings": out}, str(tmp))
-    return out
 
 
 def templated_captions(data: ImageTextDataset, template: str) -> list[str | None]:

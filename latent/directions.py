@@ -4,9 +4,12 @@
   the generator's first-layer activations, carried back to w by least squares; ordered by variance
   and made orthonormal.
 - named: one linear boundary per attribute value from the metadata columns (InterFaceGAN, Shen et
-  al. 2020): a class-balanced logistic regression "value vs the rest" on the latents of training
-  items; its unit normal is the slider. Colour directions are made orthogonal to the category
-  directions (InterFaceGAN's conditional manipulation) so "more red" does not turn a shirt into a bag.
+  al. 2020), "value vs the rest" on the latents of training items; its unit normal is the slider.
+  We draw the boundary between the two class means rather than fit a logistic/SVM one: those
+  normals point along low-variance axes that separate the classes but that the decoders barely
+  respond to (+2σ on the VAE's "Red": red pixels 1.6 % → 4.2 % with a logistic normal, → 10.7 %
+  with the class-mean one). Colour directions are made orthogonal to the category directions
+  (InterFaceGAN's conditional manipulation) so "more red" does not turn a shirt into a bag.
 
     python -m latent.directions checkpoints/vae-fashion64 --data ../shared/data/fashion-products
 """
@@ -88,24 +91,10 @@ def principal_directions(features: torch.Tensor, latents: torch.Tensor, k: int) 
     return (Q * torch.sign(torch.diagonal(R))).T
 
 
-def boundary(latents: torch.Tensor, positive: torch.Tensor, weight_decay: float = 1e-3, steps: int = 100) -> torch.Tensor:
-    """Unit normal of a class-balanced logistic-regression boundary separating `positive` latents from the rest."""
-    x = latents - latents.mean(0)
-    x = x / x.std()
-    y = positive.float()
-    weights = torch.where(positive, 0.5 / y.mean(), 0.5 / (1 - y.mean()))
-    linear = torch.nn.Linear(x.shape[1], 1)
-    optimizer = torch.optim.LBFGS(linear.parameters(), max_iter=steps, line_search_fn="strong_wolfe")
-
-    def closure():
-        optimizer.zero_grad()
-        loss = (F.binary_cross_entropy_with_logits(linear(x).squeeze(1), y, reduction="none") * weights).mean()
-        loss = loss + weight_decay * linear.weight.square().sum()
-        loss.backward()
-        return loss
-
-    optimizer.step(closure)
-    return F.normalize(linear.weight.detach()[0], dim=0)
+def boundary(latents: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
+    """Unit normal of the linear boundary between the latents with an attribute value and the rest,
+    as a nearest-centroid classifier draws it: the difference of the two class means."""
+    return F.normalize(latents[positive].mean(0) - latents[~positive].mean(0), dim=0)
 
 
 def orthogonal_to(vector: torch.Tensor, others: torch.Tensor) -> torch.Tensor:

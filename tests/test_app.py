@@ -179,32 +179,169 @@ def _small_png(folder: Path) -> Path:
     return path
 
 
-@pytest.mark.skipif(not shutil.which("chromedriver"), reason="Debian chromium-driver is not installed (.ci/run installs it)")
-def test_browser_types_description_and_sees_images(app_url, tmp_path):
+def photo_file(folder: Path, size=(160, 120), name="photo.png") -> Path:
+    y, x = np.mgrid[0:size[1], 0:size[0]]
+    pixels = np.stack([100 + 50 * np.sin(x / 9), 120 + 40 * np.cos(y / 7), 90 + 0 * x], -1)
+    pixels[size[1] // 4:3 * size[1] // 4, size[0] // 3:2 * size[0] // 3] = (200, 30, 30)
+    path = folder / name
+    Image.fromarray(pixels.astype(np.uint8)).save(path)
+    return path
+
+
+@pytest.mark.parametrize("api_name, options, check", [
+    ("/upscale", dict(scale=2, mode="fast"), lambda out: out.size == (320, 240)),
+    ("/upscale", dict(scale=4, mode="quality"), lambda out: out.size == (640, 480)),
+    ("/denoise", dict(strength=0), lambda out: out.size == (160, 120)),
+    ("/auto_tone", dict(), lambda out: out.size == (160, 120)),
+    ("/remove_background", dict(background="transparent"), lambda out: out.mode == "RGBA"),
+    ("/remove_background", dict(background="white"), lambda out: out.mode == "RGB"),
+])
+def test_enhance_endpoints_return_pngs(client, tmp_path, api_name, options, check):
+    from gradio_client import handle_file
+
+    result = client.predict(image=handle_file(str(photo_file(tmp_path))), **options, api_name=api_name)
+    out = Image.open(result)
+    assert out.format == "PNG" and check(out)
+
+
+def test_inpaint_endpoint_repairs_only_the_mask(client, tmp_path):
+    from gradio_client import handle_file
+
+    photo = photo_file(tmp_path)
+    mask = np.zeros((60, 80), np.uint8)  # half the photo's size: resized to fit
+    mask[20:30, 30:40] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    result = np.asarray(Image.open(client.predict(image=handle_file(str(photo)), mask=handle_file(str(tmp_path / "mask.png")), api_name="/inpaint")).convert("RGB"))
+    original = np.asarray(Image.open(photo).convert("RGB"))
+    outside = np.ones((120, 160), bool)
+    outside[40:60, 60:80] = False
+    assert result.shape == original.shape and np.array_equal(result[outside], original[outside])
+
+
+def _bad_files(folder: Path) -> dict:
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "text.png").write_text("not an image at all")
+    good = photo_file(folder)
+    (folder / "truncated.png").write_bytes(good.read_bytes()[:200])
+    Image.new("RGB", (1, 1), "red").save(folder / "tiny.png")
+    Image.new("L", (160, 120), 0).save(folder / "black_mask.png")
+    Image.new("L", (160, 120), 255).save(folder / "white_mask.png")
+    return {"good": good}
+
+
+@pytest.mark.parametrize("case, message", [
+    ("empty", "empty"), ("text", "not a readable image"), ("truncated", "damaged or truncated"),
+    ("upscale_scale", "not in the list of choices|scale"), ("denoise_strength", "maximum|strength"),
+    ("black_mask", "mask is empty"), ("white_mask", "whole photo"), ("background_colour", "not in the list of choices|background"),
+])
+def test_enhance_bad_inputs_are_errors_and_server_keeps_answering(client, tmp_path, case, message):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    _bad_files(tmp_path)
+    f = lambda name: handle_file(str(tmp_path / name))
+    calls = {
+        "empty": dict(image=f("empty.png"), api_name="/auto_tone"),
+        "text": dict(image=f("text.png"), scale=2, mode="fast", api_name="/upscale"),
+        "truncated": dict(image=f("truncated.png"), strength=0, api_name="/denoise"),
+        "upscale_scale": dict(image=f("photo.png"), scale=3, mode="fast", api_name="/upscale"),
+        "denoise_strength": dict(image=f("photo.png"), strength=500, api_name="/denoise"),
+        "black_mask": dict(image=f("photo.png"), mask=f("black_mask.png"), api_name="/inpaint"),
+        "white_mask": dict(image=f("photo.png"), mask=f("white_mask.png"), api_name="/inpaint"),
+        "background_colour": dict(image=f("photo.png"), background="green", api_name="/remove_background"),
+    }
+    with pytest.raises(AppError, match=message):
+        client.predict(**calls[case])
+    assert Image.open(client.predict(image=f("tiny.png"), api_name="/auto_tone")).size == (1, 1)
+
+
+needs_browser = pytest.mark.skipif(not shutil.which("chromedriver"), reason="Debian chromium-driver is not installed (.ci/run installs it)")
+
+
+@pytest.fixture
+def browser(tmp_path):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import WebDriverWait
 
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1400,1000", f"--user-data-dir={tmp_path / 'profile'}"):
+                 "--disable-component-update", "--disable-sync", "--window-size=1400,1100", f"--user-data-dir={tmp_path / 'profile'}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-    try:
-        driver.get(app_url)
-        wait = WebDriverWait(driver, 60)
-        box = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "#prompt textarea")))
-        box.send_keys("Women Red Handbag")
-        driver.find_element(By.ID, "generate-button").click()
-        images = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#gallery img") or False)
-        assert len(images) >= 1
-        WebDriverWait(driver, 30).until(lambda d: all(i.get_attribute("naturalWidth") not in (None, "0") for i in d.find_elements(By.CSS_SELECTOR, "#gallery img")))
-        shots = Path(os.environ.get("ATELIER_SCREENSHOTS", tmp_path))
-        shots.mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(shots / "generate-tab.png"))
-        assert len(driver.find_elements(By.CSS_SELECTOR, "#gallery img")) == 8  # the default count
-    finally:
-        driver.quit()
+    yield driver
+    driver.quit()
+
+
+def screenshot(driver, name: str, tmp_path: Path) -> None:
+    shots = Path(os.environ.get("ATELIER_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(shots / name))
+
+
+def open_tab(driver, name: str):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    tab = WebDriverWait(driver, 60).until(lambda d: next((b for b in d.find_elements(By.CSS_SELECTOR, "button[role=tab]") if b.text.strip() == name), False))
+    tab.click()
+
+
+def loaded_images(driver, selector: str):
+    from selenium.webdriver.common.by import By
+
+    images = driver.find_elements(By.CSS_SELECTOR, selector)
+    return images if images and all(i.get_attribute("naturalWidth") not in (None, "0") for i in images) else False
+
+
+@needs_browser
+def test_browser_types_description_and_sees_images(app_url, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(app_url)
+    wait = WebDriverWait(browser, 60)
+    box = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "#prompt textarea")))
+    box.send_keys("Women Red Handbag")
+    browser.find_element(By.ID, "generate-button").click()
+    wait.until(lambda d: loaded_images(d, "#gallery img"))
+    screenshot(browser, "generate-tab.png", tmp_path)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#gallery img")) == 8  # the default count
+
+
+@needs_browser
+def test_browser_moves_a_slider_and_the_product_changes(app_url, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(app_url)
+    open_tab(browser, "Sliders")
+    wait = WebDriverWait(browser, 60)
+    first = wait.until(lambda d: (d.find_elements(By.CSS_SELECTOR, "#slider-image img") or [False])[0] and
+                       d.find_element(By.CSS_SELECTOR, "#slider-image img").get_attribute("src"))
+    number = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#slider-0 input[type=number]"))
+    number.send_keys(Keys.CONTROL, "a")
+    number.send_keys("2.5", Keys.TAB)  # leaving the box releases the slider
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#slider-image img").get_attribute("src") != first)
+    edit = browser.find_element(By.CSS_SELECTOR, "#edit-json textarea").get_attribute("value")
+    screenshot(browser, "sliders-tab.png", tmp_path)
+    assert '"sliders": {"' in edit and "2.5" in edit
+
+
+@needs_browser
+def test_browser_enhances_an_uploaded_photo(app_url, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(app_url)
+    open_tab(browser, "Enhance")
+    wait = WebDriverWait(browser, 60)
+    upload = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#enhance-editor input[type=file]"))
+    upload.send_keys(str(photo_file(tmp_path, (200, 150))))
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#enhance-editor canvas"))
+    browser.find_element(By.ID, "enhance-button").click()
+    WebDriverWait(browser, 180).until(lambda d: loaded_images(d, "#enhance-comparison img"))
+    screenshot(browser, "enhance-tab.png", tmp_path)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#enhance-comparison img")) == 2

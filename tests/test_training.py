@@ -72,10 +72,11 @@ def _states_equal(a, b, path="state"):
         assert a == b, f"{path}: {a} != {b}"
 
 
-@pytest.mark.parametrize("model", ["gan", "vae"])
+@pytest.mark.parametrize("model", ["gan", "vae", "sr"])
 def test_killed_run_resumes_exactly(model, metadata_folder, tmp_path):
     steps = 8
-    common = [model, "--data", metadata_folder, "--checkpoint-every", "2", *FAST]
+    photos = ["--resolution", "64", "--crop", "32"] if model == "sr" else []
+    common = [model, "--data", metadata_folder, "--checkpoint-every", "2", *FAST, *photos]
     run_train(*common, "--out", tmp_path / "straight", "--max-steps", steps)
 
     killed = tmp_path / "killed"
@@ -93,6 +94,7 @@ def test_killed_run_resumes_exactly(model, metadata_folder, tmp_path):
     assert f"resumed {killed} at step {interrupted_at}" in out.stdout
     straight, resumed = load_training_state(tmp_path / "straight" / "state.safetensors"), load_training_state(killed / "state.safetensors")
     assert set(straight["task"]) == ({"G", "D", "G_ema", "opt_G", "opt_D"} if model == "gan" else {"model", "optimizer"})
+    assert resumed["step"] == steps
     _states_equal(straight, resumed)
     lines = [json.loads(line) for line in (killed / "metrics.jsonl").read_text().splitlines()]
     assert lines[-1]["step"] == steps

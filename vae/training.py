@@ -14,7 +14,7 @@ import torch
 from core.checkpoints import export_pretrained
 from core.data import ImageTextDataset
 from core.features import perceptual_loss
-from core.training import batch_indices, step_generator
+from core.training import SingleModelTask, batch_indices, step_generator
 from vae.model import VAE
 
 SHOWN = 16  # fixed training images whose reconstructions fill the sample grid
@@ -32,19 +32,15 @@ def kl_divergence(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     return -0.5 * (1 + log_var - mean.square() - log_var.exp()).sum(1).mean()
 
 
-class VAETask:
+class VAETask(SingleModelTask):
     def __init__(self, options: dict, data: ImageTextDataset, accelerator):
-        self.options, self.accelerator = options, accelerator
+        self.options = options
         self.batch_size, self.seed = options["batch_size"], options["seed"]
         self.images = data.images
         self.shown = self.images[torch.linspace(0, len(self.images) - 1, SHOWN).long()]
         torch.manual_seed(self.seed)
         model = VAE(resolution=options["resolution"], latent_dim=options["latent_dim"]).to(memory_format=torch.channels_last)
-        optimizer = torch.optim.Adam(model.parameters(), lr=options["lr"])
-        self.model, self.optimizer = accelerator.prepare(model, optimizer)
-
-    def _unwrapped(self):
-        return self.accelerator.unwrap_model(self.model)
+        super().__init__(model, options["lr"], accelerator)
 
     def train_step(self, step: int) -> dict[str, float]:
         acc = self.accelerator
@@ -60,29 +56,16 @@ class VAETask:
             if self.options["perceptual_weight"] > 0:
                 perceptual = perceptual_loss(reconstruction, real)
                 loss = loss + self.options["perceptual_weight"] * perceptual
-        acc.backward(loss)
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
+        self.optimize(loss)
         return {"loss": loss.item(), "mse": mse.item(), "psnr": psnr_from_mse(mse.item()), "kl": kl.item(), "perceptual": perceptual.item()}
 
-    def state_dict(self) -> dict:
-        return {"model": self._unwrapped().state_dict(), "optimizer": self.optimizer.state_dict()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self._unwrapped().load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-
-    @torch.no_grad()
     def sample_grid(self) -> torch.Tensor:
         """Rows alternate 8 training images / their reconstructions (from μ), then two rows of random samples."""
-        model = self._unwrapped()
-        was_training = model.training
-        model.eval()
         device = self.accelerator.device
-        real = self.shown.float().to(device) / 127.5 - 1
-        reconstruction = model.decode(model.encode(real)[0])
-        samples = model.decode(torch.randn(SHOWN, model.config.latent_dim, generator=torch.Generator().manual_seed(0)).to(device))
-        model.train(was_training)
+        with self.evaluating() as model:
+            real = self.shown.float().to(device) / 127.5 - 1
+            reconstruction = model.decode(model.encode(real)[0])
+            samples = model.decode(torch.randn(SHOWN, model.config.latent_dim, generator=torch.Generator().manual_seed(0)).to(device))
         rows = [real[:8], reconstruction[:8], real[8:], reconstruction[8:], samples]
         return (torch.cat(rows).float().cpu().clamp(-1, 1) + 1) / 2
 

@@ -1,0 +1,127 @@
+"""Matching-model benchmark: retrieval next to chance and a zero-training baseline, and what best-of-N
+reranking does to Generate.
+
+    python bench/match.py --data ../shared/data/fashion-products \\
+        --model checkpoints/match-fashion --gan checkpoints/gan-fashion64
+
+Protocol (`core/evaluation.py` for the real set, 224-px features, Fréchet distance and probes):
+- retrieval: the first 2,000 validation (caption, image) pairs; text→image R@1/5/10 (the true image
+  among 2,000 candidates) and image→text R@1; chance is k/2,000; the baseline maps raw MiniLM
+  embeddings to the raw EfficientNet features (same input size as the model) with a least-squares
+  linear map fitted on all training pairs and ranks by cosine;
+- reranking: one image per validation caption (seed = its index), as in the generation
+  benchmark, against the best of 4 candidates by match score; articleType/baseColour probe
+  accuracy and Fréchet distance of both sets; latency of `TextToProduct(prompt, count=8)` with and
+  without reranking (median of 20 new prompts, text encoding included), and of the whole
+  `generate_files` call (what the Generate tab runs, PNGs included).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.evaluation import Protocol, cached_features  # noqa: E402
+from core.text import caption_embeddings  # noqa: E402
+from gan.generate import TextToProduct, generate_files  # noqa: E402
+from match.score import Matcher  # noqa: E402
+
+
+def recall_at(scores: torch.Tensor, ks=(1, 5, 10)) -> dict:
+    """scores (N queries, N candidates) with the true match on the diagonal."""
+    rank = (scores > scores.diagonal().unsqueeze(1)).sum(1)  # how many candidates beat the true one
+    return {f"R@{k}": float((rank < k).float().mean()) for k in ks}
+
+
+def retrieval(matcher: Matcher, protocol: Protocol) -> dict:
+    size = matcher.heads.config.image_size
+    val_text = caption_embeddings(protocol.captions)
+    val_images = cached_features(protocol.val.images[:protocol.n], "val", size=size)
+    with torch.inference_mode():
+        scores = matcher.heads(val_text, val_images).float()
+    ours = {**{f"t2i_{k}": v for k, v in recall_at(scores).items()}, "i2t_R@1": recall_at(scores.T, (1,))["R@1"]}
+
+    train_captions = [c or "" for c in protocol.train.captions]
+    train_text = caption_embeddings(train_captions, ROOT / "bench" / ".cache")
+    train_images = cached_features(protocol.train.images, "train", size=size)
+    linear_map = torch.linalg.lstsq(train_text, train_images).solution
+    baseline_scores = F.normalize(val_text @ linear_map, dim=1) @ F.normalize(val_images, dim=1).T
+    baseline = {**{f"t2i_{k}": v for k, v in recall_at(baseline_scores).items()}, "i2t_R@1": recall_at(baseline_scores.T, (1,))["R@1"]}
+    chance = {"t2i_R@1": 1 / protocol.n, "t2i_R@5": 5 / protocol.n, "t2i_R@10": 10 / protocol.n, "i2t_R@1": 1 / protocol.n}
+    return {"ours": ours, "least_squares_baseline": baseline, "chance": chance}
+
+
+def generated(pipe: TextToProduct, captions: list[str], rerank: bool) -> torch.Tensor:
+    import numpy as np
+
+    return torch.stack([torch.from_numpy(np.array(pipe(c or "product", 1, seed=i, rerank=rerank)[0])).permute(2, 0, 1)
+                        for i, c in enumerate(captions)])
+
+
+def median_ms(fn, repeats: int = 20) -> float:
+    times = []
+    for r in range(repeats + 2):
+        started = time.perf_counter()
+        fn(f"men blue casual shirt {r} {time.perf_counter_ns()}")
+        times.append((time.perf_counter() - started) * 1000)
+    return sorted(times[2:])[len(times[2:]) // 2]
+
+
+def reranking(pipe: TextToProduct, gan_folder: str, protocol: Protocol) -> dict:
+    out = {}
+    for name, rerank in (("off", False), ("best_of_4", True)):
+        features = cached_features(generated(pipe, protocol.captions, rerank), "generated" if not rerank else "reranked")
+        row = {"fd": protocol.fd(features)}
+        for column in ("articleType", "baseColour"):
+            probe = protocol.probes[column]
+            row[f"acc_{column}"] = probe.model.accuracy(features[probe.rows], probe.labels)
+        row["ms_generate_8"] = median_ms(lambda p: pipe(p, 8, seed=0, rerank=rerank))
+        row["ms_generate_files_8"] = median_ms(lambda p: generate_files(p, 8, 0, model=gan_folder, rerank=rerank))
+        out[name] = row
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--model", default=str(ROOT / "checkpoints" / "match-fashion"))
+    parser.add_argument("--gan", default=str(ROOT / "checkpoints" / "gan-fashion64"))
+    parser.add_argument("--real", type=int, default=2000)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "match.json"))
+    args = parser.parse_args(argv)
+    torch.manual_seed(0)
+    protocol = Protocol(args.data, real=args.real)
+    matcher = Matcher.from_pretrained(args.model)
+    results = {"pairs": protocol.n, "retrieval": retrieval(matcher, protocol)}
+    print("reranking…", flush=True)
+    results["reranking"] = reranking(TextToProduct.from_pretrained(args.gan, device="cpu"), args.gan, protocol)
+    results["ceiling"] = {c: protocol.probes[c].ceiling for c in ("articleType", "baseColour")}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2))
+    print(render_table(results))
+
+
+def render_table(r: dict) -> str:
+    lines = [f"Retrieval on {r['pairs']} validation pairs", "| | t→i R@1 | t→i R@5 | t→i R@10 | i→t R@1 |", "|---|---|---|---|---|"]
+    for name, row in r["retrieval"].items():
+        lines.append(f"| {name} | {row['t2i_R@1']:.3f} | {row['t2i_R@5']:.3f} | {row['t2i_R@10']:.3f} | {row['i2t_R@1']:.3f} |")
+    lines += ["", "Best-of-N reranking in Generate", "| | FD ↓ | articleType acc | baseColour acc | ms, 8 images | ms, Generate call (PNGs) |", "|---|---|---|---|---|---|"]
+    for name, row in r["reranking"].items():
+        lines.append(f"| {name} | {row['fd']:.2f} | {row['acc_articleType']:.3f} | {row['acc_baseColour']:.3f} | {row['ms_generate_8']:.1f} | {row['ms_generate_files_8']:.1f} |")
+    off, on = r["reranking"]["off"], r["reranking"]["best_of_4"]
+    lines.append(f"accuracy gain: articleType {100 * (on['acc_articleType'] - off['acc_articleType']):+.1f} points, "
+                 f"baseColour {100 * (on['acc_baseColour'] - off['acc_baseColour']):+.1f} points; latency ×{on['ms_generate_8'] / off['ms_generate_8']:.2f} "
+                 f"(Generate call ×{on['ms_generate_files_8'] / off['ms_generate_files_8']:.2f})")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
