@@ -139,9 +139,10 @@ def sliders_tab() -> None:
 
     @user_facing
     def encode(model: str, image: str):
-        if not image:
+        path = image if isinstance(image, str) else getattr(image, "path", None)
+        if not path:
             raise ImageError("upload a product photo first")
-        return encode_photo(model, image, os.path.basename(image))
+        return encode_photo(model, path, os.path.basename(path))
 
     @user_facing
     def move(model: str, edit: str, names: list[str], *values):
@@ -228,7 +229,7 @@ def sliders_tab() -> None:
         slider.release(move, [model, edit, names, *sliders], [image, edit], api_visibility="private", trigger_mode="always_last")
     reset.click(lambda: [0.0] * MAX_SLIDERS, None, sliders, api_visibility="private", queue=False).then(
         move, [model, edit, names, *sliders], [image, edit], api_visibility="private")
-    photo.upload(encode, [model, photo], [image, edit], api_name="encode").then(
+    photo.upload(lambda m, p: encode(m, p), [model, photo], [image, edit], api_visibility="private").then(
         lambda: [0.0] * MAX_SLIDERS, None, sliders, api_visibility="private", queue=False)
     open_button.click(open_edit, [model, edit, names], [names, image, edit, *sliders], api_visibility="private")
     upload.upload(open_edit_file, [model, upload, names], [names, image, edit, *sliders], api_visibility="private")
@@ -236,7 +237,9 @@ def sliders_tab() -> None:
     morph.click(morph_to, [model, edit, seed_b, prompt_b, photo_b, frames], [strip, gif], api_visibility="private")
     # API-only endpoints (documented in README): an edit travels as its JSON, so a client needs no UI state.
     edit_b = gr.Textbox(visible=False)
+    image_file = gr.File(visible=False)  # a file, not gr.Image: a non-image gets our message, not a preprocessing error
     api_only = gr.Button(visible=False)
+    api_only.click(encode, [model, image_file], [image, edit], api_name="encode")
     api_only.click(edit_api, [model, edit], [image, edit], api_name="edit")
     api_only.click(morph_api, [model, edit, edit_b, frames], [strip, gif], api_name="morph")
     api_only.click(start_api, [model, seed, prompt], [image, edit], api_name="start")

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import Counter
 from functools import cached_property
 from pathlib import Path
@@ -23,7 +24,7 @@ from core.checkpoints import atomic_path
 from core.features import INPUT_SIZE, pooled_features
 from core.metrics import LinearProbe, frechet_distance
 
-CACHE = Path(__file__).resolve().parent.parent / "bench" / ".cache"
+CACHE = Path(os.environ.get("ATELIER_CACHE", Path(__file__).resolve().parent.parent / "bench" / ".cache"))
 PROBE_COLUMNS = {"articleType": 20, "baseColour": 12, "gender": 5, "usage": 6}
 
 

@@ -175,7 +175,7 @@ def save_gif(frames: list[Image.Image], path: str | Path, frame_ms: int = 150) -
     return path
 
 
-# --- file-level helpers used by the app and the API (each returns what one UI event shows) ---
+# --- helpers used by the app and the API (each returns what one UI event shows, images at 256 px) ---
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 
@@ -197,6 +197,14 @@ def studio_for(model: str, root: str | Path = CHECKPOINTS) -> Studio:
     return load_studio(str(Path(root) / model))
 
 
+DISPLAY_SIZE = 256
+
+
+def display(image: Image.Image) -> Image.Image:
+    """A 64-px model output enlarged for the screen (bicubic), so a product is not a thumbnail."""
+    return image.resize((DISPLAY_SIZE, DISPLAY_SIZE), Image.Resampling.BICUBIC) if image.width < DISPLAY_SIZE else image
+
+
 def slider_label(name: str) -> str:
     return f"{name.split('=', 1)[1]} ({name.split('=', 1)[0]})" if "=" in name else f"{name} (unnamed)"
 
@@ -204,13 +212,13 @@ def slider_label(name: str) -> str:
 def start_edit(model: str, seed: int = 0, prompt: str | None = None) -> tuple[Image.Image, str]:
     studio = studio_for(model)
     edit = studio.start(seed, prompt)
-    return studio.render(edit), studio.to_json(edit)
+    return display(studio.render(edit)), studio.to_json(edit)
 
 
 def encode_photo(model: str, image: ImageSource, name: str = "upload") -> tuple[Image.Image, str]:
     studio = studio_for(model)
     edit = studio.encode(image, name)
-    return studio.render(edit), studio.to_json(edit)
+    return display(studio.render(edit)), studio.to_json(edit)
 
 
 def apply_sliders(model: str, edit_json: str, sliders: dict[str, float] | None = None) -> tuple[Image.Image, str]:
@@ -219,16 +227,16 @@ def apply_sliders(model: str, edit_json: str, sliders: dict[str, float] | None =
     edit = studio.from_json(edit_json)
     if sliders is not None:
         edit = edit.with_sliders({k: v for k, v in sliders.items() if v != 0})
-    return studio.render(edit), studio.to_json(edit)
+    return display(studio.render(edit)), studio.to_json(edit)
 
 
 def morph_files(model: str, edit_a: str, edit_b: str, frames: int, out_dir: str | Path) -> tuple[list[str], str]:
     """Frames A → B as PNGs plus a looping GIF, written to `out_dir`; returns (frame paths, gif path)."""
     studio = studio_for(model)
-    images = studio.morph(studio.from_json(edit_a), studio.from_json(edit_b), frames)
+    images = [display(im) for im in studio.morph(studio.from_json(edit_a), studio.from_json(edit_b), frames)]
     out_dir = Path(out_dir)
     paths = []
     for i, image in enumerate(images):
         image.save(out_dir / f"morph_{i:02d}.png")
         paths.append(str(out_dir / f"morph_{i:02d}.png"))
-    return paths, str(save_gif([im.resize((256, 256), Image.Resampling.NEAREST) for im in images], out_dir / "morph.gif"))
+    return paths, str(save_gif(images, out_dir / "morph.gif"))

@@ -142,7 +142,7 @@ def test_vae_encodes_an_uploaded_photo(client, tmp_path):
     photo = tmp_path / "shirt.png"
     Image.new("RGB", (640, 480), (30, 60, 200)).save(photo)
     image, edit = client.predict(model="vae-fashion64", image=handle_file(str(photo)), api_name="/encode")
-    assert Image.open(image).size == (64, 64)
+    assert Image.open(image).size == (256, 256)  # the 64-px product, enlarged for the screen
     assert json.loads(edit)["model"] == "vae-fashion64" and json.loads(edit)["start"]["image"].endswith(".png")
 
 
@@ -325,7 +325,8 @@ def test_browser_moves_a_slider_and_the_product_changes(app_url, browser, tmp_pa
     number.send_keys(Keys.CONTROL, "a")
     number.send_keys("2.5", Keys.TAB)  # leaving the box releases the slider
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#slider-image img").get_attribute("src") != first)
-    edit = browser.find_element(By.CSS_SELECTOR, "#edit-json textarea").get_attribute("value")
+    next(b for b in browser.find_elements(By.CSS_SELECTOR, "button") if "Save or share this edit" in b.text).click()
+    edit = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#edit-json textarea").get_attribute("value"))
     screenshot(browser, "sliders-tab.png", tmp_path)
     assert '"sliders": {"' in edit and "2.5" in edit
 
