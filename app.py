@@ -131,7 +131,7 @@ def sliders_tab() -> None:
 
     @user_facing
     def new_product(model: str, seed: int, prompt: str):
-        return (*start_edit(model, seed, prompt), *[0.0] * MAX_SLIDERS)
+        return (*start_edit(model, seed, prompt), *[0.0] * (MAX_SLIDERS + 1))
 
     @user_facing
     def start_api(model: str, seed: int = 0, prompt: str = ""):
@@ -145,8 +145,8 @@ def sliders_tab() -> None:
         return encode_photo(model, path, os.path.basename(path))
 
     @user_facing
-    def move(model: str, edit: str, names: list[str], *values):
-        return apply_sliders(model, edit, dict(zip(names, values)))
+    def move(model: str, edit: str, names: list[str], phrase: str, phrase_amount: float, *values):
+        return apply_sliders(model, edit, dict(zip(names, values)), phrase, phrase_amount)
 
     @user_facing
     def edit_api(model: str, edit: str):
@@ -154,13 +154,13 @@ def sliders_tab() -> None:
 
     @user_facing
     def open_edit(model: str, edit: str, names: list[str]):
-        studio = studio_for(model)
-        values = studio.from_json(edit).sliders
+        opened = studio_for(model).from_json(edit)
+        values = opened.sliders
         principal = [n for n in names if "=" not in n]
         named = [n for n in names if "=" in n]
         new_names = (list(values) + [n for n in named + principal if n not in values])[:MAX_SLIDERS]
         image, edit = apply_sliders(model, edit)
-        return new_names, image, edit, *slider_updates(new_names, values)
+        return new_names, image, edit, opened.phrase, opened.phrase_amount, *slider_updates(new_names, values)
 
     @user_facing
     def open_edit_file(model: str, file: str, names: list[str]):
@@ -202,6 +202,9 @@ def sliders_tab() -> None:
                                 max_choices=MAX_SLIDERS, label="Named sliders (the rest are principal directions)")
             sliders = [gr.Slider(*SLIDER_RANGE, value=0.0, step=0.1, visible=i < len(first_names), elem_id=f"slider-{i}",
                                  label=slider_label(first_names[i]) if i < len(first_names) else None) for i in range(MAX_SLIDERS)]
+            with gr.Row():
+                phrase = gr.Textbox(label="Towards this phrase (matching model)", placeholder="e.g. red floral", max_length=200, scale=2)
+                phrase_amount = gr.Slider(*SLIDER_RANGE, value=0.0, step=0.1, label="Strength", scale=1, elem_id="phrase-amount")
             reset = gr.Button("Reset sliders", size="sm")
         with gr.Column(scale=1):
             image = gr.Image(first_image, label="Result", type="pil", format="png", interactive=False, height=320, elem_id="slider-image")
@@ -223,16 +226,17 @@ def sliders_tab() -> None:
 
     slider_outputs = [names, named, image, edit, hint, *sliders]
     model.change(choose_model, [model, seed, prompt], slider_outputs, api_visibility="private")
-    gr.on([new.click, prompt.submit], new_product, [model, seed, prompt], [image, edit, *sliders], api_visibility="private")
+    gr.on([new.click, prompt.submit], new_product, [model, seed, prompt], [image, edit, phrase_amount, *sliders], api_visibility="private")
     named.input(choose_named, [model, named, names, edit, *sliders], [names, image, edit, *sliders], api_visibility="private")
-    for slider in sliders:
-        slider.release(move, [model, edit, names, *sliders], [image, edit], api_visibility="private", trigger_mode="always_last")
-    reset.click(lambda: [0.0] * MAX_SLIDERS, None, sliders, api_visibility="private", queue=False).then(
-        move, [model, edit, names, *sliders], [image, edit], api_visibility="private")
+    moved = [model, edit, names, phrase, phrase_amount, *sliders]
+    for trigger in [*(s.release for s in sliders), phrase_amount.release, phrase.submit]:
+        trigger(move, moved, [image, edit], api_visibility="private", trigger_mode="always_last")
+    reset.click(lambda: [0.0] * (MAX_SLIDERS + 1), None, [phrase_amount, *sliders], api_visibility="private", queue=False).then(
+        move, moved, [image, edit], api_visibility="private")
     photo.upload(lambda m, p: encode(m, p), [model, photo], [image, edit], api_visibility="private").then(
-        lambda: [0.0] * MAX_SLIDERS, None, sliders, api_visibility="private", queue=False)
-    open_button.click(open_edit, [model, edit, names], [names, image, edit, *sliders], api_visibility="private")
-    upload.upload(open_edit_file, [model, upload, names], [names, image, edit, *sliders], api_visibility="private")
+        lambda: [0.0] * (MAX_SLIDERS + 1), None, [phrase_amount, *sliders], api_visibility="private", queue=False)
+    open_button.click(open_edit, [model, edit, names], [names, image, edit, phrase, phrase_amount, *sliders], api_visibility="private")
+    upload.upload(open_edit_file, [model, upload, names], [names, image, edit, phrase, phrase_amount, *sliders], api_visibility="private")
     save.click(save_edit, edit, save, api_visibility="private")
     morph.click(morph_to, [model, edit, seed_b, prompt_b, photo_b, frames], [strip, gif], api_visibility="private")
     # API-only endpoints (documented in README): an edit travels as its JSON, so a client needs no UI state.

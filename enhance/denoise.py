@@ -42,5 +42,5 @@ def denoise(image: ImageSource, strength: float = 0.0, progress: Progress = None
     model = load_shipped("denoise", model)
     device = next(model.parameters()).device
     level = torch.tensor([sigma / 255], device=device)
-    out = tiled(lambda x: model(x.to(device), level).float().cpu(), np.asarray(image), 1, tile=256, overlap=24, progress=progress, multiple=2)
+    out = tiled(lambda x: model(x.to(device), level).float().cpu(), np.asarray(image), 1, tile=256, overlap=24, progress=progress)
     return Image.fromarray(out), sigma

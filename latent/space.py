@@ -50,9 +50,14 @@ class LatentSpace:
     def latent_dim(self) -> int:
         raise NotImplementedError
 
+    def generate(self, latents: torch.Tensor) -> torch.Tensor:
+        """(N, latent_dim) → float images in [−1, 1], differentiable (for gradient-based directions)."""
+        raise NotImplementedError
+
+    @torch.inference_mode()
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         """(N, latent_dim) → uint8 images (N, 3, H, W)."""
-        raise NotImplementedError
+        return to_uint8(self.generate(self.check(latents).float().to(self.device)))
 
     @property
     def attribute_dims(self) -> slice:
@@ -75,9 +80,8 @@ class VAESpace(LatentSpace):
     def latent_dim(self) -> int:
         return self.model.config.latent_dim
 
-    @torch.inference_mode()
-    def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        return to_uint8(self.model.decode(self.check(latents).float().to(self.device)))
+    def generate(self, latents: torch.Tensor) -> torch.Tensor:
+        return self.model.decode(latents)
 
     @torch.inference_mode()
     def encode_pixels(self, images: torch.Tensor) -> torch.Tensor:
@@ -119,9 +123,8 @@ class GANSpace(LatentSpace):
             cond = encode_text(prompts).to(self.device)
         return self.model.mapping(noise.to(self.device), cond).float().cpu()
 
-    @torch.inference_mode()
-    def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        return to_uint8(self.model.synthesis(self.check(latents).float().to(self.device)))
+    def generate(self, latents: torch.Tensor) -> torch.Tensor:
+        return self.model.synthesis(latents)
 
     @torch.inference_mode()
     def stem_features(self, latents: torch.Tensor) -> torch.Tensor:

@@ -31,6 +31,13 @@ NAMED_SHOWN = 6
 MAX_FRAMES = 32
 STATE_FORMAT = "atelier-latent-edit/1"
 MAX_STATE_CHARS = 200_000
+MAX_PHRASE_CHARS = 200
+
+
+def check_amount(amount) -> float:
+    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not math.isfinite(amount) or not SLIDER_RANGE[0] <= amount <= SLIDER_RANGE[1]:
+        raise LatentError(f"the phrase strength must be a number from {SLIDER_RANGE[0]:g} to {SLIDER_RANGE[1]:g}, got {amount!r}")
+    return float(amount)
 
 
 @dataclass(frozen=True)
@@ -38,14 +45,20 @@ class Edit:
     base: torch.Tensor                         # (latent_dim,)
     sliders: dict[str, float] = field(default_factory=dict)
     start: dict = field(default_factory=dict)  # how the base was made: {"seed": 3, "prompt": "…"} or {"image": "name"}
+    phrase: str = ""                           # "towards this phrase": move along the match score's gradient …
+    phrase_amount: float = 0.0                 # … by this many (average) standard deviations
 
     def with_sliders(self, sliders: dict[str, float]) -> "Edit":
         return replace(self, sliders=dict(sliders))
+
+    def towards(self, phrase: str, amount: float) -> "Edit":
+        return replace(self, phrase=(phrase or "").strip(), phrase_amount=amount)
 
 
 class Studio:
     def __init__(self, space: LatentSpace, directions: Directions):
         self.space, self.directions = space, directions
+        self._phrase_cache: dict = {}
 
     @classmethod
     def from_pretrained(cls, folder: str | Path, device=None) -> "Studio":
@@ -102,13 +115,39 @@ class Studio:
         return out
 
     def latent(self, edit: Edit) -> torch.Tensor:
-        """base + Σ value × σ × direction."""
+        """base + Σ value × σ × direction (+ amount × σ̄ × the phrase direction at the base)."""
         sliders = self.check_sliders(edit.sliders)
         latent = edit.base.clone().float()
         for name, value in sliders.items():
             i = self.directions.index(name)
             latent += value * self.directions.sigma[i] * self.directions.vectors[i]
+        if edit.phrase and edit.phrase_amount:
+            latent += self.phrase_offset(edit.base, edit.phrase, check_amount(edit.phrase_amount))
         return latent
+
+    def phrase_offset(self, base: torch.Tensor, phrase: str, amount: float) -> torch.Tensor:
+        """Where "towards `phrase`" moves `base`: up the matching model's score of the decoded
+        product, in steps of at most one average σ along the normalised gradient (recomputed after
+        each step, so long moves follow the score instead of overshooting). Cached per request."""
+        if len(phrase) > MAX_PHRASE_CHARS:
+            raise LatentError(f"the phrase is {len(phrase)} characters; keep it under {MAX_PHRASE_CHARS}")
+        key = (hash(base.numpy().tobytes()), phrase, amount)
+        if key not in self._phrase_cache:
+            from match.score import load_matcher
+
+            principal = [i for i, n in enumerate(self.directions.names) if "=" not in n]
+            unit = float(self.directions.sigma[principal].mean())
+            steps = max(1, math.ceil(abs(amount)))
+            point = base.clone().float().unsqueeze(0).to(self.space.device)
+            for _ in range(steps):
+                point.requires_grad_(True)
+                score = load_matcher().image_score(phrase, self.space.generate(point))
+                (gradient,) = torch.autograd.grad(score.sum(), point)
+                point = (point + amount / steps * unit * torch.nn.functional.normalize(gradient, dim=1)).detach()
+            if len(self._phrase_cache) > 256:
+                self._phrase_cache.clear()
+            self._phrase_cache[key] = point[0].cpu() - base.float()
+        return self._phrase_cache[key]
 
     def pixels(self, edits: list[Edit]) -> torch.Tensor:
         """uint8 (N, 3, H, W) images of several edits, decoded in one batch."""
@@ -134,7 +173,8 @@ class Studio:
         return json.dumps({
             "format": STATE_FORMAT, "model": self.name, "model_id": self.space.id, "latent_dim": self.space.latent_dim,
             "start": edit.start, "sliders": self.check_sliders(edit.sliders),
-            "base": [round(float(v), 6) for v in edit.base],
+            "phrase": edit.phrase, "phrase_amount": check_amount(edit.phrase_amount),
+            "base": [float(v) for v in edit.base.float()],  # exact float32 values: a reopened edit gives the same pixels
         })
 
     def from_json(self, text: str) -> Edit:
@@ -158,7 +198,10 @@ class Studio:
         if not torch.isfinite(base).all():
             raise LatentError("the edit's base latent contains NaN or infinite values")
         start = state.get("start") if isinstance(state.get("start"), dict) else {}
-        return Edit(base, self.check_sliders(state.get("sliders") or {}), start)
+        phrase = state.get("phrase") or ""
+        if not isinstance(phrase, str) or len(phrase) > MAX_PHRASE_CHARS:
+            raise LatentError(f"the edit's phrase must be text under {MAX_PHRASE_CHARS} characters")
+        return Edit(base, self.check_sliders(state.get("sliders") or {}), start, phrase.strip(), check_amount(state.get("phrase_amount", 0.0)))
 
 
 @lru_cache(maxsize=4)
@@ -221,12 +264,16 @@ def encode_photo(model: str, image: ImageSource, name: str = "upload") -> tuple[
     return display(studio.render(edit)), studio.to_json(edit)
 
 
-def apply_sliders(model: str, edit_json: str, sliders: dict[str, float] | None = None) -> tuple[Image.Image, str]:
-    """Render an edit; `sliders` (when given) replace the edit's slider values. Zero-valued sliders are dropped."""
+def apply_sliders(model: str, edit_json: str, sliders: dict[str, float] | None = None,
+                  phrase: str | None = None, phrase_amount: float | None = None) -> tuple[Image.Image, str]:
+    """Render an edit; `sliders` (when given) replace the edit's slider values (zeros dropped), and
+    `phrase`/`phrase_amount` (when given) its "towards this phrase" move."""
     studio = studio_for(model)
     edit = studio.from_json(edit_json)
     if sliders is not None:
         edit = edit.with_sliders({k: v for k, v in sliders.items() if v != 0})
+    if phrase is not None:
+        edit = edit.towards(phrase, phrase_amount or 0.0)
     return display(studio.render(edit)), studio.to_json(edit)
 
 

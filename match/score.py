@@ -40,6 +40,18 @@ class Matcher:
         """(len(texts), N) cosine similarities between descriptions and uint8 images."""
         return self.heads(encode_text(texts).to(self.device), self.image_features(images).to(self.device)).float().cpu()
 
+    def image_score(self, text: str, images: torch.Tensor) -> torch.Tensor:
+        """Differentiable score of float images in [−1, 1] (N, 3, H, W) against one description, (N,)."""
+        import torch.nn.functional as F
+
+        from core.features import efficientnet_lite0, normalize_uint8
+
+        size = self.heads.config.image_size
+        x = F.interpolate(normalize_uint8((images + 1) * 127.5), size=(size, size), mode="bilinear", align_corners=False)
+        features = efficientnet_lite0(self.device.type).extract_features(x.to(self.device)).mean(dim=(2, 3))
+        text_features = encode_text([text]).clone()  # the encoder's cache may hold inference-mode tensors
+        return self.heads(text_features.to(self.device), features)[0]
+
     def rerank(self, text: str, images: torch.Tensor, keep: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The `keep` images that match `text` best, best first: (indices, scores)."""
         scores = self.score([text], images)[0]

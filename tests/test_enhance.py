@@ -25,7 +25,7 @@ def photo(width=120, height=90, seed=0) -> Image.Image:
     return Image.fromarray(np.clip(base + rng.normal(0, 4, base.shape), 0, 255).astype(np.uint8))
 
 
-@pytest.mark.parametrize("model, scale, multiple", [(SuperResolution().eval(), 4, 1), (Denoiser().eval(), 1, 2)])
+@pytest.mark.parametrize("model, scale, multiple", [(SuperResolution().eval(), 4, 1), (Denoiser().eval(), 1, 1)])
 def test_tiling_matches_untiled_processing(model, scale, multiple):
     torch.manual_seed(0)
     image = np.asarray(photo(130, 100))

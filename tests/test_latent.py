@@ -152,3 +152,19 @@ def test_directions_of_another_model_version_are_refused(tmp_path):
 
     with pytest.raises(CheckpointError, match="recompute"):
         Studio.from_pretrained(copy, device="cpu")
+
+
+def test_towards_a_phrase_raises_its_match_score_and_round_trips(studio):
+    from match.score import load_matcher
+
+    starts = [studio.start(seed, "Men White Tshirts") for seed in range(8)]
+    matcher = load_matcher()
+    before = matcher.score(["red"], studio.pixels(starts))[0]
+    after = matcher.score(["red"], studio.pixels([s.towards("red", 2.0) for s in starts]))[0]
+    assert (after > before).sum() >= 7 and after.mean() > before.mean() + 0.05
+    edit = starts[0].towards("red", 2.0)
+    reopened = studio.from_json(studio.to_json(edit))
+    assert reopened.phrase == "red" and reopened.phrase_amount == 2.0
+    assert np.array_equal(np.asarray(studio.render(edit)), np.asarray(studio.render(reopened)))
+    with pytest.raises(LatentError, match="phrase strength"):
+        studio.render(starts[0].towards("red", float("nan")))
