@@ -30,6 +30,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.timing import median_ms  # noqa: E402
 from core.data import ImageTextDataset  # noqa: E402
 from core.evaluation import Protocol, cached_features  # noqa: E402
 from gan.generate import TextToProduct  # noqa: E402
@@ -47,13 +48,8 @@ def generate_for_captions(pipe: TextToProduct, captions: list[str], batch: int =
 
 def latency_ms(pipe: TextToProduct, batch: int, repeats: int = 20) -> float:
     """Median ms per image, text encoding included (each call a new prompt: no cache hits)."""
-    times = []
-    for r in range(repeats + 2):
-        prompt = f"women red handbag style {r}-{batch}-{time.perf_counter_ns()}"
-        started = time.perf_counter()
-        pipe.render([prompt] * batch, pipe.noise(r, batch))
-        times.append((time.perf_counter() - started) * 1000 / batch)
-    return sorted(times[2:])[len(times[2:]) // 2]
+    prompt = lambda i: f"women red handbag style {i}-{batch}-{time.perf_counter_ns()}"
+    return median_ms(lambda i: pipe.render([prompt(i)] * batch, pipe.noise(i, batch)), repeats) / batch
 
 
 def training_speed(data_dir: str, batch: int, steps: int = 6) -> dict[str, float]:

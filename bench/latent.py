@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from PIL import Image  # noqa: E402
 
 from bench.generation import generate_for_captions  # noqa: E402
+from bench.timing import median_ms  # noqa: E402
 from core.evaluation import Protocol, cached_features  # noqa: E402
 from gan.generate import TextToProduct  # noqa: E402
 from latent.studio import Edit, Studio  # noqa: E402
@@ -94,16 +95,6 @@ def directions(studio: Studio, protocol: Protocol, count: int) -> dict:
                         **({"category_kept": sum(r["category_kept"] for r in rows) / len(rows)} if column == "baseColour" else {})}
                for column, rows in per_attribute.items()}
     return {"per_direction": per_direction, "per_attribute": summary}
-
-
-def median_ms(fn, repeats: int = 30) -> float:
-    times = []
-    for r in range(repeats + 3):
-        started = time.perf_counter()
-        fn(r)
-        times.append((time.perf_counter() - started) * 1000)
-    times = sorted(times[3:])
-    return times[len(times) // 2]
 
 
 def latency(studio: Studio, baseline: TextToProduct) -> dict:

@@ -36,7 +36,7 @@ def product_alpha(image: Image.Image) -> np.ndarray:
     device = next(model.parameters()).device
     factor = min(1.0, WORK_SIZE / max(image.size))
     work = (max(16, round(image.width * factor / 16) * 16), max(16, round(image.height * factor / 16) * 16))
-    x = torch.from_numpy(np.asarray(image.resize(work, Image.Resampling.BILINEAR))).permute(2, 0, 1)[None].float() / 255
+    x = torch.from_numpy(np.array(image.resize(work, Image.Resampling.BILINEAR))).permute(2, 0, 1)[None].float() / 255
     probability = torch.sigmoid(model(x.to(device)).float().cpu())
     full = F.interpolate(probability, size=(image.height, image.width), mode="bilinear", align_corners=False)
     guide = torch.from_numpy(np.asarray(image.convert("L"), np.float32) / 255)[None, None]

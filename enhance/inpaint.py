@@ -52,8 +52,8 @@ def inpaint(image: ImageSource, mask: ImageSource | np.ndarray, method: str = "l
     region, region_holes = pixels[top:bottom, left:right], holes[top:bottom, left:right]
     factor = min(1.0, WORK_SIZE / max(region.shape[:2]))
     work = (max(8, round(region.shape[1] * factor / 8) * 8), max(8, round(region.shape[0] * factor / 8) * 8))
-    x = torch.from_numpy(np.asarray(Image.fromarray(region).resize(work, Image.Resampling.BICUBIC))).permute(2, 0, 1)[None].float() / 255
-    m = torch.from_numpy(np.asarray(Image.fromarray(region_holes.astype(np.uint8) * 255).resize(work, Image.Resampling.BILINEAR)) > 0)[None, None].float()
+    x = torch.from_numpy(np.array(Image.fromarray(region).resize(work, Image.Resampling.BICUBIC))).permute(2, 0, 1)[None].float() / 255
+    m = torch.from_numpy(np.array(Image.fromarray(region_holes.astype(np.uint8) * 255).resize(work, Image.Resampling.BILINEAR)) > 0)[None, None].float()
     model = load_shipped("inpaint", model)
     device = next(model.parameters()).device
     with torch.inference_mode():

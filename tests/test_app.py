@@ -79,6 +79,13 @@ def test_generate_returns_count_images_with_metadata(client):
     assert image.info["model"] == SHIPPED_GAN.name
 
 
+def test_generate_with_reranking_shows_match_scores(client):
+    result = client.predict(prompt="Women Red Handbag", count=3, seed=2, rerank=True, api_name="/generate")
+    scores = [float(item["caption"].split("match ")[1]) for item in result]
+    assert len(result) == 3 and scores == sorted(scores, reverse=True)
+    assert Image.open(result[0]["image"]).info["match_score"] == f"{scores[0]:.3f}"
+
+
 def test_same_seed_same_pixels_other_seed_other_pixels(client):
     a = pixels(client.predict(prompt="Women Red Handbag", count=3, seed=7, api_name="/generate"))
     b = pixels(client.predict(prompt="Women Red Handbag", count=3, seed=7, api_name="/generate"))
