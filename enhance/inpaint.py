@@ -46,7 +46,7 @@ def inpaint(image: ImageSource, mask: ImageSource | np.ndarray, method: str = "l
         return Image.fromarray(cv2.inpaint(pixels, holes.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA))
     # the region around the hole, with as much context again on each side
     ys, xs = np.nonzero(holes)
-    margin = max(32, int(max(ys.ptp(), xs.ptp())))
+    margin = max(32, int(max(np.ptp(ys), np.ptp(xs))))
     top, bottom = max(0, ys.min() - margin), min(image.height, ys.max() + 1 + margin)
     left, right = max(0, xs.min() - margin), min(image.width, xs.max() + 1 + margin)
     region, region_holes = pixels[top:bottom, left:right], holes[top:bottom, left:right]
