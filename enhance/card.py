@@ -8,7 +8,7 @@ DESCRIPTIONS = {
            "added to bicubic upsampling; trained on bicubic and realistic (blur, noise, JPEG) downscales with L1 + perceptual loss"),
     "denoise": ("Blind denoiser", "DnCNN-style residual network with a noise-level map input (as FFDNet), trained on Gaussian noise "
                 "σ ∈ [0, 50]/255 with MSE; the level is estimated from the photo unless a strength is given"),
-    "inpaint": ("Inpainting (repair)", "U-Net with a dilated bottleneck, fed the image with the hole blanked and the mask, "
+    "inpaint": ("Inpainting (repair)", "U-Net with a dilated bottleneck that corrects OpenCV's Telea fill (zero-initialised: it starts as Telea), "
                 "trained on random free-form strokes and boxes with L1 on the hole (+ perceptual if --perceptual-weight)"),
     "segment": ("Product / background segmentation", "small U-Net trained on catalog products (masks from their white backgrounds) "
                 "composited onto photo crops, flat colours and gradients; BCE + Dice loss"),

@@ -85,6 +85,18 @@ def free_form_masks(n: int, size: int, g: torch.Generator) -> torch.Tensor:
     return torch.from_numpy(masks).float().unsqueeze(1)
 
 
+def telea(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """OpenCV's Telea inpainting (radius 5) of float images (N, 3, H, W) in [0, 1] under masks (N, 1, H, W)."""
+    import cv2
+
+    out = []
+    for image, mask in zip(images, masks):
+        pixels = (image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        filled = cv2.inpaint(pixels, (mask[0].numpy() > 0.5).astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
+        out.append(torch.from_numpy(filled).permute(2, 0, 1).float() / 255)
+    return torch.stack(out)
+
+
 def product_mask(product: np.ndarray, tolerance: int = 18) -> np.ndarray:
     """Mask (H, W) bool of a catalog product photo (H, W, 3 uint8): the background is what is
     connected to the border and close to white (the padding) or to the photo's own backdrop colour

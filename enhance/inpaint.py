@@ -1,4 +1,5 @@
-"""Repair (inpaint) a brushed region: our network around the hole, or OpenCV's Telea as the fallback."""
+"""Repair (inpaint) a brushed region: our network (a learned correction of OpenCV's Telea fill)
+around the hole, or Telea alone as the fallback."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +8,7 @@ from PIL import Image
 
 from core.images import ImageSource, load_image
 from enhance import EnhanceError
+from enhance.degrade import telea
 from enhance.models import load_shipped
 
 METHODS = ("learned", "opencv")
@@ -56,8 +58,9 @@ def inpaint(image: ImageSource, mask: ImageSource | np.ndarray, method: str = "l
     m = torch.from_numpy(np.array(Image.fromarray(region_holes.astype(np.uint8) * 255).resize(work, Image.Resampling.BILINEAR)) > 0)[None, None].float()
     model = load_shipped("inpaint", model)
     device = next(model.parameters()).device
+    m = (m > 0).float()
     with torch.inference_mode():
-        filled = model(x.to(device), m.to(device)).float().cpu()[0].clamp(0, 1)
+        filled = model(x.to(device), m.to(device), telea(x, m).to(device)).float().cpu()[0].clamp(0, 1)
     filled = np.asarray(Image.fromarray((filled.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).resize(region.shape[1::-1], Image.Resampling.BICUBIC))
     out = pixels.copy()
     out[top:bottom, left:right][region_holes] = filled[region_holes]

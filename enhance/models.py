@@ -9,7 +9,8 @@ keeps memory bounded on large photos).
   FFDNet's noise-level map as an extra input so one model covers σ 0–50 and the strength can be
   overridden. (FFDNet's half-resolution trick trained too slowly for our CPU budget.)
 - `Inpainter`: a U-Net with dilated convolutions in the bottleneck (a wide receptive field for
-  large holes), fed the image with the hole blanked plus the mask; only hole pixels are replaced.
+  large holes) that corrects OpenCV's Telea fill (it starts as exactly that fill: zero-initialised
+  output), fed the holed image, the Telea fill and the mask; only hole pixels are replaced.
 - `Segmenter`: a small U-Net giving the product-mask logit.
 """
 from __future__ import annotations
@@ -120,13 +121,16 @@ class Inpainter(ModelMixin, ConfigMixin):
     @register_to_config
     def __init__(self, channels: tuple = (32, 64, 128, 128), dilations: tuple = (2, 4, 8, 1)):
         super().__init__()
-        self.unet = UNet(4, 3, tuple(channels), tuple(dilations))
+        self.unet = UNet(7, 3, tuple(channels), tuple(dilations))
+        nn.init.zeros_(self.unet.out.weight)  # start as the classical fill, learn only what improves it
+        nn.init.zeros_(self.unet.out.bias)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """x (N, 3, H, W), mask (N, 1, H, W) with 1 = repair → x with the hole filled."""
-        holed = x * (1 - mask) + 0.5 * mask
-        fill = torch.sigmoid(self.unet(torch.cat([holed * 2 - 1, mask], 1)))
-        return x * (1 - mask) + fill * mask
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, initial: torch.Tensor) -> torch.Tensor:
+        """x (N, 3, H, W), mask (N, 1, H, W) with 1 = repair, `initial`: a classical fill of the hole
+        (OpenCV Telea, `enhance.degrade.telea`) → x with the hole filled by initial + a learned correction."""
+        holed = x * (1 - mask) + initial * mask
+        fill = initial + self.unet(torch.cat([holed * 2 - 1, initial * 2 - 1, mask], 1))
+        return x * (1 - mask) + fill.clamp(0, 1) * mask
 
 
 class Segmenter(ModelMixin, ConfigMixin):

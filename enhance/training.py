@@ -117,7 +117,8 @@ class InpaintTask(EnhanceTask):
     kind, model_class = "inpaint", Inpainter
 
     def pair(self, clean, g, step):
-        return (clean, degrade.free_form_masks(len(clean), clean.shape[-1], g)), clean
+        masks = degrade.free_form_masks(len(clean), clean.shape[-1], g)
+        return (clean, masks, degrade.telea(clean, masks)), clean
 
     def loss(self, output, target, inputs):
         mask = inputs[1]
@@ -126,7 +127,7 @@ class InpaintTask(EnhanceTask):
         return {"loss": hole + self.options["perceptual_weight"] * perceptual, "l1_hole": hole, "perceptual": perceptual}
 
     def show(self, inputs, output, target):
-        clean, mask = inputs
+        clean, mask, _ = inputs
         return [clean * (1 - mask) + mask * torch.tensor([1.0, 0.0, 1.0]).view(1, 3, 1, 1), output, target]
 
 
