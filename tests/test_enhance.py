@@ -10,7 +10,11 @@ from conftest import ROOT
 from core.images import ImageError
 from enhance import EnhanceError
 from enhance.models import Denoiser, SuperResolution
+from enhance.background import remove_background
+from enhance.chain import Settings, enhance_photo
+from enhance.denoise import denoise
 from enhance.tiling import tiled
+from enhance.upscale import upscale
 
 SHIPPED = {name: ROOT / "checkpoints" / folder for name, folder in
            {"sr": "sr-photos", "denoise": "denoise-photos", "inpaint": "inpaint-photos", "segment": "segment-products"}.items()}
@@ -101,12 +105,12 @@ def test_opencv_inpaint_fills_only_the_hole():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: __import__("enhance.upscale", fromlist=["upscale"]).upscale(photo(), scale=3), "scale"),
-    (lambda: __import__("enhance.upscale", fromlist=["upscale"]).upscale(photo(), mode="best"), "mode"),
-    (lambda: __import__("enhance.upscale", fromlist=["upscale"]).upscale(Image.new("RGB", (4000, 3500)), scale=4), "megapixels"),
-    (lambda: __import__("enhance.denoise", fromlist=["denoise"]).denoise(photo(), strength=80), "strength"),
-    (lambda: __import__("enhance.background", fromlist=["remove_background"]).remove_background(photo(), "green"), "background"),
-    (lambda: __import__("enhance.chain", fromlist=["enhance_photo"]).enhance_photo(photo(), [], __import__("enhance.chain", fromlist=["Settings"]).Settings()), "at least one"),
+    (lambda: upscale(photo(), scale=3), "scale"),
+    (lambda: upscale(photo(), mode="best"), "mode"),
+    (lambda: upscale(Image.new("RGB", (4000, 3500)), scale=4), "megapixels"),
+    (lambda: denoise(photo(), strength=80), "strength"),
+    (lambda: remove_background(photo(), "green"), "background"),
+    (lambda: enhance_photo(photo(), [], Settings()), "at least one"),
 ])
 def test_bad_requests_are_refused_before_any_work(call, message):
     with pytest.raises(EnhanceError, match=message):
