@@ -15,6 +15,8 @@ keeps memory bounded on large photos).
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -148,18 +150,13 @@ SHIPPED = {"sr": "sr-photos", "denoise": "denoise-photos", "inpaint": "inpaint-p
 CLASSES = {"sr": SuperResolution, "denoise": Denoiser, "inpaint": Inpainter, "segment": Segmenter}
 
 
+@lru_cache(maxsize=8)
 def load_shipped(kind: str, folder=None) -> ModelMixin:
-    """The shipped model of one kind (checkpoints/<name>), loaded once per process."""
+    """The shipped model of one kind (checkpoints/<name>), or another exported folder; loaded once per process."""
     from pathlib import Path
 
     from core.checkpoints import load_pretrained
     from core.devices import inference_device
 
     folder = Path(folder) if folder else Path(__file__).resolve().parent.parent / "checkpoints" / SHIPPED[kind]
-    key = (kind, str(folder))
-    if key not in _LOADED:
-        _LOADED[key] = load_pretrained(CLASSES[kind], folder, inference_device())
-    return _LOADED[key]
-
-
-_LOADED: dict = {}
+    return load_pretrained(CLASSES[kind], folder, inference_device())

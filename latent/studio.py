@@ -234,8 +234,11 @@ def available_models(root: str | Path = CHECKPOINTS) -> list[str]:
 
 def studio_for(model: str, root: str | Path = CHECKPOINTS) -> Studio:
     """The studio of a shipped model by folder name (requests can only name models that are offered)."""
-    names = available_models(root)
-    if model not in names:
+    from latent.directions import FILE
+
+    # every slider move lands here: check the one folder instead of listing (and reading) them all
+    if not isinstance(model, str) or Path(model).name != model or not (Path(root) / model / FILE).is_file():
+        names = available_models(root)
         raise LatentError(f"unknown model {model!r}; available: {', '.join(names) or 'none (compute directions first)'}")
     return load_studio(str(Path(root) / model))
 
