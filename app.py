@@ -17,15 +17,16 @@ import gradio as gr
 
 from core.checkpoints import CheckpointError
 from core.images import ImageError
-from core.outputs import scratch_dir
+from core.outputs import SCRATCH, scratch_dir
 from gan.generate import CANDIDATES, DEFAULT_MODEL, MAX_COUNT, VARIETY_RANGE, GenerationError, describe_model, generate_files
 from enhance import EnhanceError
 from enhance.chain import ORDER, Settings, enhance_photo
 from enhance.tone import RANGES as TONE_RANGES
 from latent.space import LatentError
 from latent.studio import MAX_FRAMES, MAX_SLIDERS, SLIDER_RANGE, apply_sliders, available_models, encode_photo, morph_files, slider_label, start_edit, studio_for
+from style import StyleError
 
-USER_ERRORS = (GenerationError, CheckpointError, ImageError, LatentError, EnhanceError)
+USER_ERRORS = (GenerationError, CheckpointError, ImageError, LatentError, EnhanceError, StyleError)
 MAX_UPLOAD = "20mb"
 START_PROMPT = "Women Red Handbag"
 RERANK_DEFAULT = False  # best of 4 makes a Generate call ~7× slower for +1–1.5 accuracy points (bench/match.py): opt-in
@@ -84,6 +85,8 @@ def build(gan_model: str = str(DEFAULT_MODEL)) -> gr.Blocks:
             dice.click(lambda: random.randrange(2**31), None, seed, api_visibility="private", queue=False)
         with gr.Tab("Sliders"):
             sliders_tab()
+        with gr.Tab("Style"):
+            style_tab(gallery)
         with gr.Tab("Enhance"):
             enhance_tab()
     demo.queue(default_concurrency_limit=2, max_size=64)
@@ -247,6 +250,102 @@ def sliders_tab() -> None:
     api_only.click(edit_api, [model, edit], [image, edit], api_name="edit")
     api_only.click(morph_api, [model, edit, edit_b, frames], [strip, gif], api_name="morph")
     api_only.click(start_api, [model, seed, prompt], [image, edit], api_name="start")
+
+
+def style_tab(generated: gr.Gallery) -> None:
+    """Restyle a product after a pattern or photo (fast or quality), product only; colour variants."""
+    from core.outputs import save_png
+    from style.recolor import DEFAULT_PALETTE, recolor, recolor_palette
+    from core.textures import write_example_styles
+    from style.transfer import stylize
+
+    example_files = write_example_styles(SCRATCH.parent / "atelier-example-styles")
+
+    def file_of(image, what: str) -> str:
+        path = image if isinstance(image, str) else getattr(image, "path", None)
+        if not path:
+            raise ImageError(f"upload {what} first")
+        return path
+
+    def saved(results: list[tuple]) -> tuple[list, str]:
+        """(image, caption) pairs → gallery items and the first image's PNG for download."""
+        folder = scratch_dir()
+        paths = [str(save_png(image, folder / f"atelier-{i}.png")) for i, (image, _) in enumerate(results)]
+        return [(p, caption) for p, (_, caption) in zip(paths, results)], paths[0]
+
+    @user_facing
+    def run_stylize(content, style, strength, preserve_color, product_only, mode, style2, mix, progress=gr.Progress()):
+        image = stylize(file_of(content, "a product photo"), file_of(style, "a style image"), strength, preserve_color, product_only,
+                        mode, style2 or None, mix, progress=lambda f: progress(f, desc=f"stylizing ({mode})"))
+        return saved([(image, f"{mode}, strength {strength:g}")])
+
+    @user_facing
+    def run_recolor(image, colour: str, name: str):
+        colour = name.strip() or colour
+        return saved([(recolor(file_of(image, "a product photo"), colour), colour)])
+
+    @user_facing
+    def run_palette(image, colours: str):
+        return saved(recolor_palette(file_of(image, "a product photo"), colours))
+
+    @user_facing
+    def use_generated(items):
+        from enhance.upscale import upscale
+
+        if not items:
+            raise ImageError("generate products in the Generate tab first")
+        first = items[0][0] if isinstance(items[0], (list, tuple)) else items[0]
+        folder = scratch_dir()
+        return str(save_png(upscale(file_of(first, "a generated product"), 4, "fast"), folder / "generated-x4.png"))
+
+    @user_facing
+    def stylize_api(content: str, style: str, strength: float = 1.0, preserve_color: bool = False, product_only: bool = False):
+        return saved([(stylize(file_of(content, "a content image"), file_of(style, "a style image"), strength,
+                               bool(preserve_color), bool(product_only)), "")])[1]
+
+    @user_facing
+    def recolor_api(image: str, color: str):
+        return saved([(recolor(file_of(image, "an image"), color), "")])[1]
+
+    with gr.Row():
+        with gr.Column(scale=1):
+            content = gr.Image(type="filepath", label="Product photo", sources=["upload", "clipboard"], height=260, elem_id="style-content")
+            from_generate = gr.Button("Use the first generated product (upscaled ×4)", size="sm")
+            style = gr.Image(type="filepath", label="Style (a fabric, a print, any picture)", sources=["upload", "clipboard"],
+                             height=200, elem_id="style-style")
+            gr.Examples(example_files, inputs=[style], label="Example styles")
+        with gr.Column(scale=1):
+            strength = gr.Slider(0, 1, value=0.8, step=0.05, label="Strength (0 = the photo as it is, 1 = all style)")
+            with gr.Row():
+                preserve_color = gr.Checkbox(False, label="Keep the product's colours")
+                product_only = gr.Checkbox(True, label="Product only (background untouched)")
+            mode = gr.Radio([("Fast (one pass)", "fast"), ("Quality (optimised, ~a minute)", "quality")], value="fast", label="Mode")
+            with gr.Accordion("Mix a second style", open=False):
+                style2 = gr.Image(type="filepath", label="Second style", height=140)
+                mix = gr.Slider(0, 1, value=0.5, step=0.05, label="Share of the second style")
+            run = gr.Button("Stylize", variant="primary", elem_id="stylize-button")
+            with gr.Accordion("Colour variants", open=True):
+                with gr.Row():
+                    picker = gr.ColorPicker("#c0392b", label="Colour")
+                    name = gr.Textbox(label="…or a name / hex", placeholder="navy blue, mustard, #1f3a93", max_length=100)
+                recolor_button = gr.Button("Recolour", elem_id="recolor-button")
+                palette = gr.Textbox(", ".join(DEFAULT_PALETTE), label="Palette (up to 8, comma-separated)", max_length=400)
+                palette_button = gr.Button("Make the palette", elem_id="palette-button")
+        with gr.Column(scale=1):
+            results = gr.Gallery(label="Results", columns=2, format="png", height="auto", elem_id="style-results")
+            download = gr.File(label="PNG")
+    from_generate.click(use_generated, generated, content, api_visibility="private")
+    run.click(run_stylize, [content, style, strength, preserve_color, product_only, mode, style2, mix], [results, download],
+              api_visibility="private", concurrency_limit=1, concurrency_id="style")
+    recolor_button.click(run_recolor, [content, picker, name], [results, download], api_visibility="private", concurrency_id="style")
+    palette_button.click(run_palette, [content, palette], [results, download], api_visibility="private", concurrency_id="style")
+    # API endpoints: image files in, a PNG file out (documented in README).
+    content_file, style_file, result_file = gr.File(visible=False), gr.File(visible=False), gr.File(visible=False)
+    colour_text = gr.Textbox(visible=False)
+    api_only = gr.Button(visible=False)
+    api_only.click(stylize_api, [content_file, style_file, strength, preserve_color, product_only], result_file,
+                   api_name="stylize", concurrency_id="style")
+    api_only.click(recolor_api, [content_file, colour_text], result_file, api_name="recolor", concurrency_id="style")
 
 
 def enhance_tab() -> None:

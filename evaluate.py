@@ -67,10 +67,7 @@ def evaluate_generator(checkpoint: str, data: str, prompts_file: str | None, cou
     own_captions = prompts_file is None
     prompts = protocol.captions if own_captions else read_prompts(prompts_file)
     prompts = [prompts[i % len(prompts)] or "product" for i in range(protocol.n)]
-    images = []
-    for i, prompt in enumerate(prompts):  # one image per prompt, seed = its index (best of 4 with --rerank)
-        images.append(torch.from_numpy(np.array(pipe(prompt, 1, seed=i, rerank=rerank)[0])).permute(2, 0, 1))
-    images = torch.stack(images)
+    images = pipe.one_per_prompt(prompts, rerank)
     features = cached_features(images, "evaluate")
     kid_mean, kid_std = kernel_distance(protocol.real, features)
     precision, recall = precision_recall(protocol.real, features)

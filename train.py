@@ -5,6 +5,7 @@
     python train.py match --data ../shared/data/fashion-products --out runs/match --max-minutes 10
     python train.py sr|denoise|inpaint --data ../shared/data/clothing-photos/train --out runs/sr --max-minutes 25
     python train.py segment --data ../shared/data/fashion-products --backgrounds ../shared/data/clothing-photos/train --out runs/seg
+    python train.py style --data ../shared/data/clothing-photos/train --styles ../shared/data/fashion-products --out runs/style
     python train.py gan --data DIR --out runs/x --dry-run          # check the folder, train nothing
     python train.py gan --data DIR --out runs/x --resume           # continue a killed run exactly
     accelerate launch --num_processes 2 train.py gan --data DIR --out runs/x   # several processes/GPUs
@@ -99,6 +100,19 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="share of batches degraded with blur/noise/JPEG instead of plain bicubic")
         if name == "segment":
             enhance.add_argument("--backgrounds", required=True, help="folder of photos whose crops become backgrounds")
+            enhance.add_argument("--print-fraction", type=float, default=0.3, help="share of products given a procedural print")
+    style = sub.add_parser("style", help="fast (AdaIN) style-transfer decoder on the frozen EfficientNet-Lite0")
+    add_common(style)
+    style.set_defaults(resolution=256, fit="crop", batch_size=8, checkpoint_every=200, sample_every=200)
+    style.add_argument("--styles", required=True, help="folder of products or patterns: zoomed-in styles and extra content")
+    style.add_argument("--style-limit", type=int, default=10_000, help="read at most this many images of --styles")
+    style.add_argument("--crop", type=int, default=128, help="training crop size in pixels")
+    style.add_argument("--lr", type=float, default=1e-4)
+    style.add_argument("--style-weight", type=float, default=5.0)
+    style.add_argument("--colour-weight", type=float, default=20.0, help="RGB mean/deviation of the output against the style's")
+    style.add_argument("--identity-weight", type=float, default=5.0, help="L1 of the strength-0 reconstruction")
+    style.add_argument("--texture-fraction", type=float, default=0.4, help="share of procedural textures among styles")
+    style.add_argument("--product-fraction", type=float, default=0.25, help="share of --styles products among contents")
     return parser
 
 
@@ -132,6 +146,9 @@ def task_class(model: str):
     if model == "match":
         from match.training import MatchTask
         return MatchTask
+    if model == "style":
+        from style.training import StyleTask
+        return StyleTask
     from enhance.training import TASKS
     return TASKS[model]
 

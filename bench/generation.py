@@ -37,15 +37,6 @@ from gan.generate import TextToProduct  # noqa: E402
 
 SHOWN = ("articleType", "baseColour")
 
-def generate_for_captions(pipe: TextToProduct, captions: list[str], batch: int = 64) -> torch.Tensor:
-    out = []
-    for start in range(0, len(captions), batch):
-        prompts = captions[start:start + batch]
-        noise = torch.cat([pipe.noise(start + i, 1) for i in range(len(prompts))])
-        out.append(pipe.render(prompts, noise))
-    return torch.cat(out)
-
-
 def latency_ms(pipe: TextToProduct, batch: int, repeats: int = 20) -> float:
     """Median ms per image, text encoding included (each call a new prompt: no cache hits)."""
     prompt = lambda i: f"women red handbag style {i}-{batch}-{time.perf_counter_ns()}"
@@ -92,7 +83,7 @@ def main(argv=None):
         name, folder = spec.split("=", 1)
         pipe = TextToProduct.from_pretrained(folder, device="cpu")
         print(f"{name}: generating {protocol.n} images…", flush=True)
-        feats = cached_features(generate_for_captions(pipe, protocol.captions), "generated")
+        feats = cached_features(pipe.one_per_prompt(protocol.captions), "generated")
         row = {"fd": protocol.fd(feats)}
         for column, probe in probes.items():
             row[f"acc_{column}"] = probe.model.accuracy(feats[probe.rows], probe.labels)

@@ -31,7 +31,6 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
-from bench.generation import generate_for_captions  # noqa: E402
 from bench.timing import median_ms  # noqa: E402
 from core.evaluation import Protocol, cached_features  # noqa: E402
 from gan.generate import TextToProduct  # noqa: E402
@@ -128,7 +127,7 @@ def main(argv=None):
     results = {"protocol": {"real": protocol.n, "floor_fd": protocol.floor_fd, "starts": args.starts, "step_sigma": STEP}}
     print("reconstruction…", flush=True)
     results["vae"] = reconstruction(vae, protocol)
-    results["gan"] = {"fd_samples": protocol.fd(cached_features(generate_for_captions(baseline, protocol.captions), "generated"))}
+    results["gan"] = {"fd_samples": protocol.fd(cached_features(baseline.one_per_prompt(protocol.captions), "generated"))}
     for name, studio in (("vae", vae), ("gan", gan)):
         print(f"{name}: directions…", flush=True)
         results[name]["directions"] = directions(studio, protocol, args.starts)

@@ -60,17 +60,10 @@ def retrieval(matcher: Matcher, protocol: Protocol) -> dict:
     return {"ours": ours, "least_squares_baseline": baseline, "chance": chance}
 
 
-def generated(pipe: TextToProduct, captions: list[str], rerank: bool) -> torch.Tensor:
-    import numpy as np
-
-    return torch.stack([torch.from_numpy(np.array(pipe(c or "product", 1, seed=i, rerank=rerank)[0])).permute(2, 0, 1)
-                        for i, c in enumerate(captions)])
-
-
 def reranking(pipe: TextToProduct, gan_folder: str, protocol: Protocol) -> dict:
     out = {}
     for name, rerank in (("off", False), ("best_of_4", True)):
-        features = cached_features(generated(pipe, protocol.captions, rerank), "generated" if not rerank else "reranked")
+        features = cached_features(pipe.one_per_prompt(protocol.captions, rerank), "generated" if not rerank else "reranked")
         row = {"fd": protocol.fd(features)}
         for column in ("articleType", "baseColour"):
             probe = protocol.probes[column]

@@ -147,10 +147,25 @@ def backgrounds(n: int, size: int, photos: torch.Tensor, g: torch.Generator) -> 
     return out
 
 
-def composite(products: torch.Tensor, masks: torch.Tensor, photos: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def print_on(products: torch.Tensor, g: torch.Generator, fraction: float) -> torch.Tensor:
+    """Give `fraction` of the products a procedural print, shaded by their own lightness: most
+    catalog products are plain, most photographed clothes are not."""
+    from core.textures import random_textures
+
+    printed = products.clone()
+    chosen = (torch.rand(len(products), generator=g) < fraction).nonzero().flatten().tolist()
+    if chosen:
+        lightness = products[chosen].mean(1, keepdim=True)
+        printed[chosen] = random_textures(len(chosen), products.shape[-1], g) * (0.4 + 0.6 * lightness / lightness.amax((2, 3), keepdim=True).clamp_min(1e-3))
+    return printed
+
+
+def composite(products: torch.Tensor, masks: torch.Tensor, photos: torch.Tensor, g: torch.Generator,
+              print_fraction: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Catalog products (floats) pasted with their masks, randomly scaled and shifted, onto varied
-    backgrounds; edges softened a little as a camera would. Returns (image, mask)."""
+    backgrounds (some given a print first); edges softened a little as a camera would. Returns (image, mask)."""
     n, _, size, _ = products.shape
+    products = print_on(products, g, print_fraction)
     mask = gaussian_blur(masks.float(), 0.6)
     scale = torch.rand(n, generator=g) * 0.5 + 0.7
     shift = (torch.rand(n, 2, generator=g) - 0.5) * 0.4

@@ -148,7 +148,7 @@ class SegmentTask(EnhanceTask):
         return torch.cat([self.images[idx].float() / 255, self.masks[idx].float()], 1)
 
     def pair(self, clean, g, step):
-        image, mask = degrade.composite(clean[:, :3], clean[:, 3:], self.backgrounds, g)
+        image, mask = degrade.composite(clean[:, :3], clean[:, 3:], self.backgrounds, g, self.options["print_fraction"])
         return (image,), mask
 
     def loss(self, output, target, inputs):

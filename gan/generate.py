@@ -15,6 +15,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 
@@ -120,6 +121,19 @@ class TextToProduct:
                 image.info["match_score"] = f"{float(scores[rank]):.3f}"
             out.append(image)
         return out
+
+
+    def one_per_prompt(self, prompts: list[str], rerank: bool = False, batch: int = 64) -> torch.Tensor:
+        """The evaluation protocol: image i is drawn for prompts[i] with seed i (the best of
+        CANDIDATES with `rerank`), as uint8 (N, 3, H, W); the same pixels as `self(prompts[i], 1, seed=i)`."""
+        if rerank:
+            return torch.stack([torch.from_numpy(np.array(self(p or "product", 1, seed=i, rerank=True)[0])).permute(2, 0, 1)
+                                for i, p in enumerate(prompts)])
+        out = []
+        for start in range(0, len(prompts), batch):
+            chunk = [p or "product" for p in prompts[start:start + batch]]
+            out.append(self.render(chunk, torch.cat([self.noise(start + i, 1) for i in range(len(chunk))])))
+        return torch.cat(out)
 
 
 @lru_cache(maxsize=4)

@@ -262,6 +262,44 @@ def test_enhance_bad_inputs_are_errors_and_server_keeps_answering(client, tmp_pa
     assert Image.open(client.predict(image=f("tiny.png"), api_name="/auto_tone")).size == (1, 1)
 
 
+def test_stylize_and_recolor_endpoints_return_pngs(client, tmp_path):
+    from gradio_client import handle_file
+
+    photo = handle_file(str(photo_file(tmp_path)))
+    style = tmp_path / "style.png"
+    Image.fromarray(np.tile(np.repeat(np.array([[20, 40, 200], [240, 220, 30]], np.uint8), 6, 0), (8, 48, 1)).reshape(96, 48, 3)).save(style)
+    original = np.asarray(Image.open(photo_file(tmp_path)).convert("RGB"), np.float32)
+    styled = np.asarray(Image.open(client.predict(content=photo, style=handle_file(str(style)), strength=1.0, preserve_color=False,
+                                                  product_only=False, api_name="/stylize")).convert("RGB"), np.float32)
+    assert styled.shape == original.shape and np.abs(styled - original).mean() > 5
+    same = Image.open(client.predict(content=photo, style=handle_file(str(style)), strength=0.0, preserve_color=False,
+                                     product_only=True, api_name="/stylize"))
+    assert same.format == "PNG" and np.array_equal(np.asarray(same.convert("RGB")), original.astype(np.uint8))
+    recoloured = Image.open(client.predict(image=photo, color="navy blue", api_name="/recolor"))
+    assert recoloured.format == "PNG" and recoloured.size == (160, 120)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("strength", "strength must be a number from 0 to 1|maximum"), ("colour", "unknown colour 'blurple'.*hex code"),
+    ("not_an_image", "not a readable image"), ("no_style", "upload a style image|style"),
+])
+def test_style_bad_inputs_are_errors_and_server_keeps_answering(client, tmp_path, case, message):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    _bad_files(tmp_path)
+    f = lambda name: handle_file(str(tmp_path / name))
+    calls = {
+        "strength": dict(content=f("photo.png"), style=f("photo.png"), strength=1.5, preserve_color=False, product_only=False, api_name="/stylize"),
+        "colour": dict(image=f("photo.png"), color="blurple", api_name="/recolor"),
+        "not_an_image": dict(content=f("text.png"), style=f("photo.png"), strength=0.5, preserve_color=False, product_only=False, api_name="/stylize"),
+        "no_style": dict(content=f("photo.png"), style=None, strength=0.5, preserve_color=False, product_only=False, api_name="/stylize"),
+    }
+    with pytest.raises(AppError, match=message):
+        client.predict(**calls[case])
+    assert Image.open(client.predict(image=f("photo.png"), color="#ff0000", api_name="/recolor")).size == (160, 120)
+
+
 needs_browser = pytest.mark.skipif(not shutil.which("chromedriver"), reason="Debian chromium-driver is not installed (.ci/run installs it)")
 
 
@@ -299,6 +337,19 @@ def loaded_images(driver, selector: str):
 
     images = driver.find_elements(By.CSS_SELECTOR, selector)
     return images if images and all(i.get_attribute("naturalWidth") not in (None, "0") for i in images) else False
+
+
+def upload_in_tab(driver, url: str, tab: str, target: str, photo: Path, shown: str):
+    """Open `tab`, upload `photo` into the `target` component and wait until it shows (`shown` inside it)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(url)
+    open_tab(driver, tab)
+    wait = WebDriverWait(driver, 60)
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f"{target} input[type=file]")).send_keys(str(photo))
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f"{target} {shown}"))
+    return wait
 
 
 @needs_browser
@@ -343,13 +394,23 @@ def test_browser_enhances_an_uploaded_photo(app_url, browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    browser.get(app_url)
-    open_tab(browser, "Enhance")
-    wait = WebDriverWait(browser, 60)
-    upload = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#enhance-editor input[type=file]"))
-    upload.send_keys(str(photo_file(tmp_path, (200, 150))))
-    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#enhance-editor canvas"))
+    upload_in_tab(browser, app_url, "Enhance", "#enhance-editor", photo_file(tmp_path, (200, 150)), "canvas")
     browser.find_element(By.ID, "enhance-button").click()
     WebDriverWait(browser, 180).until(lambda d: loaded_images(d, "#enhance-comparison img"))
     screenshot(browser, "enhance-tab.png", tmp_path)
     assert len(browser.find_elements(By.CSS_SELECTOR, "#enhance-comparison img")) == 2
+
+
+@needs_browser
+def test_browser_stylizes_a_product_with_an_example_style(app_url, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = upload_in_tab(browser, app_url, "Style", "#style-content", photo_file(tmp_path, (200, 150)), "img")
+    wait.until(lambda d: next((b for b in d.find_elements(By.CSS_SELECTOR, "button")
+                               if "stripes.png" in (b.get_attribute("innerHTML") or "") and b.is_displayed()), False)).click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#style-style img"))
+    browser.find_element(By.ID, "stylize-button").click()
+    WebDriverWait(browser, 180).until(lambda d: loaded_images(d, "#style-results img"))
+    screenshot(browser, "style-tab.png", tmp_path)
+    assert loaded_images(browser, "#style-results img")

@@ -58,3 +58,12 @@ def test_files_carry_prompt_seed_and_model(tmp_path):
     info = Image.open(files[1][0]).info
     assert info["prompt"] == "white sports shoes" and info["seed"] == "5" and info["index"] == "1"
     assert info["model"] == SHIPPED_GAN.name and info["variety"] == "0.8"
+
+
+def test_one_per_prompt_is_the_same_as_asking_one_by_one(pipe):
+    prompts = ["Women Red Handbag", "", "men's navy blue casual shirt"]
+    batched = pipe.one_per_prompt(prompts, batch=2)
+    one_by_one = [np.asarray(pipe(p or "product", 1, seed=i)[0]) for i, p in enumerate(prompts)]
+    assert batched.shape == (3, 3, 64, 64)
+    for i, image in enumerate(one_by_one):
+        assert np.abs(batched[i].permute(1, 2, 0).numpy().astype(int) - image).max() <= 1

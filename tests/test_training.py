@@ -72,10 +72,11 @@ def _states_equal(a, b, path="state"):
         assert a == b, f"{path}: {a} != {b}"
 
 
-@pytest.mark.parametrize("model", ["gan", "vae", "sr"])
+@pytest.mark.parametrize("model", ["gan", "vae", "sr", "style"])
 def test_killed_run_resumes_exactly(model, metadata_folder, tmp_path):
     steps = 8
-    photos = ["--resolution", "64", "--crop", "32"] if model == "sr" else []
+    photos = {"sr": ["--resolution", "64", "--crop", "32"],
+              "style": ["--resolution", "64", "--crop", "32", "--styles", metadata_folder]}.get(model, [])
     common = [model, "--data", metadata_folder, "--checkpoint-every", "2", *FAST, *photos]
     run_train(*common, "--out", tmp_path / "straight", "--max-steps", steps)
 
