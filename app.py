@@ -44,6 +44,14 @@ EXAMPLE_PROMPTS = [
 ]
 
 
+def file_of(upload, what: str = "an image file") -> str:
+    """The path of an uploaded file (a path string or a gradio FileData), or a clear request for one."""
+    path = upload if isinstance(upload, str) else getattr(upload, "path", None)
+    if not path:
+        raise ImageError(f"upload {what} first")
+    return path
+
+
 def user_facing(fn):
     """Turn a capability's user errors into a clear message in the UI (and an error reply through the API)."""
     @functools.wraps(fn)
@@ -255,17 +263,11 @@ def sliders_tab() -> None:
 def style_tab(generated: gr.Gallery) -> None:
     """Restyle a product after a pattern or photo (fast or quality), product only; colour variants."""
     from core.outputs import save_png
-    from style.recolor import DEFAULT_PALETTE, recolor, recolor_palette
     from core.textures import write_example_styles
+    from style.recolor import DEFAULT_PALETTE, recolor, recolor_palette
     from style.transfer import stylize
 
     example_files = write_example_styles(SCRATCH.parent / "atelier-example-styles")
-
-    def file_of(image, what: str) -> str:
-        path = image if isinstance(image, str) else getattr(image, "path", None)
-        if not path:
-            raise ImageError(f"upload {what} first")
-        return path
 
     def saved(results: list[tuple]) -> tuple[list, str]:
         """(image, caption) pairs → gallery items and the first image's PNG for download."""
@@ -299,7 +301,7 @@ def style_tab(generated: gr.Gallery) -> None:
         return str(save_png(upscale(file_of(first, "a generated product"), 4, "fast"), folder / "generated-x4.png"))
 
     @user_facing
-    def stylize_api(content: str, style: str, strength: float = 1.0, preserve_color: bool = False, product_only: bool = False):
+    def stylize_api(content: str, style: str, strength: float = 0.8, preserve_color: bool = False, product_only: bool = False):
         return saved([(stylize(file_of(content, "a content image"), file_of(style, "a style image"), strength,
                                bool(preserve_color), bool(product_only)), "")])[1]
 
@@ -319,7 +321,7 @@ def style_tab(generated: gr.Gallery) -> None:
             with gr.Row():
                 preserve_color = gr.Checkbox(False, label="Keep the product's colours")
                 product_only = gr.Checkbox(True, label="Product only (background untouched)")
-            mode = gr.Radio([("Fast (one pass)", "fast"), ("Quality (optimised, ~a minute)", "quality")], value="fast", label="Mode")
+            mode = gr.Radio([("Fast (one pass)", "fast"), ("Quality (optimised, ~20 s)", "quality")], value="fast", label="Mode")
             with gr.Accordion("Mix a second style", open=False):
                 style2 = gr.Image(type="filepath", label="Second style", height=140)
                 mix = gr.Slider(0, 1, value=0.5, step=0.05, label="Share of the second style")
@@ -398,11 +400,8 @@ def enhance_tab() -> None:
         return comparison, full, "\n".join(f"- {line}" for line in log)
 
     def api(operation: str, image: str, **options):
-        path = image if isinstance(image, str) else getattr(image, "path", None)
-        if not path:
-            raise ImageError("send an image file")
         mask = options.pop("mask", None)
-        result, _ = enhance_photo(path, [operation], Settings(mask=mask, **options))
+        result, _ = enhance_photo(file_of(image), [operation], Settings(mask=mask, **options))
         return finish(result, operation)
 
     @user_facing
