@@ -1,5 +1,5 @@
-"""Where results go: per-request scratch folders (cleaned after an hour) and PNGs that carry
-their provenance (prompt, seed, model, operations) in text chunks."""
+"""Where results go: model outputs as pixels, per-request scratch folders (cleaned after an hour)
+and PNGs that carry their provenance (prompt, seed, model, operations) in text chunks."""
 from __future__ import annotations
 
 import shutil
@@ -7,9 +7,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
 from PIL import Image, PngImagePlugin
 
 SCRATCH = Path(tempfile.gettempdir()) / "atelier-results"
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Model output in [-1, 1] → uint8 NCHW on the CPU."""
+    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
 
 
 def scratch_dir(max_age_s: float = 3600) -> Path:

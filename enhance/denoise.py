@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 from core.images import ImageSource, load_image
+from core.requests import is_number_between
 from enhance import EnhanceError
 from enhance.models import load_shipped
 from enhance.tiling import Progress, tiled
@@ -35,7 +36,7 @@ def estimate_noise(image: Image.Image) -> float:
 
 def denoise(image: ImageSource, strength: float = 0.0, progress: Progress = None, model=None) -> tuple[Image.Image, float]:
     """Denoised photo and the noise σ used (estimated when `strength` is 0). `model`: another exported denoiser folder."""
-    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not math.isfinite(strength) or not 0 <= strength <= MAX_STRENGTH:
+    if not is_number_between(strength, 0, MAX_STRENGTH):
         raise EnhanceError(f"strength must be a number from 0 (automatic) to {MAX_STRENGTH:g}, got {strength!r}")
     image = load_image(image)
     sigma = float(strength) if strength > 0 else min(estimate_noise(image), MAX_STRENGTH)

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from core.images import ImageSource, load_image
+from core.requests import is_number_between
 from enhance import EnhanceError
 
 RANGES = {"exposure": (-2.0, 2.0), "contrast": (0.5, 2.0), "warmth": (-1.0, 1.0), "saturation": (0.0, 2.0)}
@@ -27,7 +28,7 @@ class Tone:
     def check(self) -> "Tone":
         for name, (low, high) in RANGES.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not low <= value <= high:
+            if not is_number_between(value, low, high):
                 raise EnhanceError(f"{name} must be a number from {low:g} to {high:g}, got {value!r}")
         return self
 

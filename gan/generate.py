@@ -10,7 +10,6 @@ Same prompt + seed (+ variety) gives the same pixels.
 from __future__ import annotations
 
 import argparse
-import math
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +19,8 @@ import torch
 from PIL import Image
 
 from core.checkpoints import CheckpointError, load_pretrained, read_json
-from core.outputs import save_png, scratch_dir
+from core.outputs import save_png, scratch_dir, to_uint8
+from core.requests import is_number_between
 from core.devices import inference_device
 from gan.model import ConditionalGenerator, DCGANGenerator
 
@@ -55,7 +55,7 @@ def check_request(prompt: str | None, count, variety) -> tuple[str, int, float]:
     count = int(count)
     if not 1 <= count <= MAX_COUNT:
         raise GenerationError(f"count must be from 1 to {MAX_COUNT}, got {count}")
-    if not isinstance(variety, (int, float)) or isinstance(variety, bool) or not math.isfinite(variety) or not VARIETY_RANGE[0] <= variety <= VARIETY_RANGE[1]:
+    if not is_number_between(variety, *VARIETY_RANGE):
         raise GenerationError(f"variety must be a number from {VARIETY_RANGE[0]} to {VARIETY_RANGE[1]}, got {variety!r}")
     prompt = (prompt or "").strip()
     return prompt[:MAX_PROMPT_CHARS], count, float(variety)
@@ -95,8 +95,7 @@ class TextToProduct:
             from core.text import encode_text
 
             cond = encode_text(prompts).to(self.device)
-        images = self.generator(noise.to(self.device), cond).float().cpu()
-        return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        return to_uint8(self.generator(noise.to(self.device), cond))
 
     def __call__(self, prompt: str | None, count: int = 4, seed: int = 0, variety: float = 1.0,
                  rerank: bool = False) -> list[Image.Image]:

@@ -16,15 +16,11 @@ import torch
 from core.checkpoints import CheckpointError, load_pretrained, read_json
 from core.devices import inference_device
 from core.images import ImageSource, load_image, prepare_square
+from core.outputs import to_uint8
 
 
 class LatentError(ValueError):
     """A request the model cannot serve (encode with a GAN, a latent of the wrong size…); for the user."""
-
-
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Model output in [-1, 1] → uint8 NCHW on the CPU."""
-    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
 
 
 def fingerprint(folder: Path) -> str:

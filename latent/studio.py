@@ -22,6 +22,7 @@ import torch
 from PIL import Image
 
 from core.images import ImageSource
+from core.requests import is_number_between
 from latent.directions import Directions
 from latent.space import GANSpace, LatentError, LatentSpace, load_space
 
@@ -35,7 +36,7 @@ MAX_PHRASE_CHARS = 200
 
 
 def check_amount(amount) -> float:
-    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not math.isfinite(amount) or not SLIDER_RANGE[0] <= amount <= SLIDER_RANGE[1]:
+    if not is_number_between(amount, *SLIDER_RANGE):
         raise LatentError(f"the phrase strength must be a number from {SLIDER_RANGE[0]:g} to {SLIDER_RANGE[1]:g}, got {amount!r}")
     return float(amount)
 
@@ -107,7 +108,7 @@ class Studio:
         for name, value in sliders.items():
             if name not in self.directions.names:
                 raise LatentError(f"unknown slider {name!r} for {self.name}; known: {', '.join(self.directions.names)}")
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            if not is_number_between(value):
                 raise LatentError(f"slider {name!r} must be a finite number, got {value!r}")
             if not SLIDER_RANGE[0] <= value <= SLIDER_RANGE[1]:
                 raise LatentError(f"slider {name!r} must be between {SLIDER_RANGE[0]:g} and {SLIDER_RANGE[1]:g}, got {value:g}")

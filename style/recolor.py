@@ -14,7 +14,7 @@ from PIL import Image, ImageColor
 
 from core.images import ImageSource, load_image
 from style import StyleError
-from style.transfer import product_weight
+from style.transfer import inside_product, product_weight
 
 # The catalog's colour names that CSS does not know (CSS covers the rest: red, navy, teal, olive…)
 CATALOG_COLOURS = {
@@ -63,33 +63,41 @@ def from_lab(lab: np.ndarray) -> np.ndarray:
     return np.clip(cv2.cvtColor(lab.astype(np.float32), cv2.COLOR_Lab2RGB) * 255, 0, 255)
 
 
+class Product:
+    """A photo with its product mask and CIELAB pixels, computed once for any number of colours."""
+
+    def __init__(self, image: ImageSource):
+        self.image = load_image(image)
+        self.weight = product_weight(self.image)
+        self.inside = self.weight > 0.5
+        if self.inside.sum() < 16:
+            raise StyleError("no product found in this photo to recolour (the background segmenter sees only background)")
+        self.lab = to_lab(np.asarray(self.image))
+
+    def recolored(self, colour) -> Image.Image:
+        target = to_lab(np.array([[parse_colour(colour)]], np.uint8))[0, 0]
+        lightness = self.lab[..., 0]
+        mean = float(lightness[self.inside].mean())
+        # shading keeps its shape; its amplitude shrinks only as far as needed to stay within 0–100
+        squeeze = min(1.0, (target[0] + 5) / (mean + 5), (105 - target[0]) / (105 - mean))
+        recoloured = np.empty_like(self.lab)
+        recoloured[..., 0] = np.clip(target[0] + (lightness - mean) * squeeze, 0, 100)
+        recoloured[..., 1], recoloured[..., 2] = target[1], target[2]
+        return inside_product(from_lab(recoloured), self.image, self.weight)
+
+
 def recolor(image: ImageSource, colour) -> Image.Image:
     """The photo with its product in `colour` (see `parse_colour` for the accepted forms)."""
-    target = to_lab(np.array([[parse_colour(colour)]], np.uint8))[0, 0]
-    image = load_image(image)
-    pixels = np.asarray(image)
-    weight = product_weight(image)
-    inside = weight > 0.5
-    if inside.sum() < 16:
-        raise StyleError("no product found in this photo to recolour (the background segmenter sees only background)")
-    lab = to_lab(pixels)
-    lightness = lab[..., 0]
-    mean = float(lightness[inside].mean())
-    # shading keeps its shape; its amplitude shrinks only as far as needed to stay within 0–100
-    squeeze = min(1.0, (target[0] + 5) / (mean + 5), (105 - target[0]) / (105 - mean))
-    recoloured = np.empty_like(lab)
-    recoloured[..., 0] = np.clip(target[0] + (lightness - mean) * squeeze, 0, 100)
-    recoloured[..., 1], recoloured[..., 2] = target[1], target[2]
-    out = pixels.astype(np.float32) * (1 - weight[..., None]) + from_lab(recoloured) * weight[..., None]
-    return Image.fromarray((out + 0.5).astype(np.uint8))
+    parse_colour(colour)  # a bad name is refused before the photo is read
+    return Product(image).recolored(colour)
 
 
 def recolor_palette(image: ImageSource, colours=DEFAULT_PALETTE) -> list[tuple[Image.Image, str]]:
-    """One variant per colour (4–8 of them): [(image, colour name), …]."""
+    """One variant per colour (4–8 of them): [(image, colour name), …]; the product is found once."""
     colours = [str(c).strip() for c in (colours.split(",") if isinstance(colours, str) else colours) if str(c).strip()]
     if not 1 <= len(colours) <= 8:
         raise StyleError(f"give 1 to 8 colours separated by commas, got {len(colours)}")
     for c in colours:
         parse_colour(c)  # every name checked before any work is done
-    image = load_image(image)
-    return [(recolor(image, c), c) for c in colours]
+    product = Product(image)
+    return [(product.recolored(c), c) for c in colours]

@@ -18,6 +18,8 @@ from PIL import Image
 
 from core.devices import inference_device
 from core.images import ImageSource, load_image
+from core.outputs import to_uint8
+from core.requests import is_number_between
 from style import StyleError
 from style.models import load_decoder
 from style.statistics import CONTENT_TAP, DECODER_TAPS, adain, content_distance, encode, mix_statistics, style_distance, style_statistics
@@ -29,7 +31,7 @@ Progress = Callable[[float], None] | None
 
 
 def check_fraction(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 <= value <= 1:
+    if not is_number_between(value, 0, 1):
         raise StyleError(f"{name} must be a number from 0 to 1, got {value!r}")
     return float(value)
 
@@ -54,7 +56,7 @@ def to_tensor(image: Image.Image, device) -> torch.Tensor:
 
 
 def to_image(x: torch.Tensor) -> Image.Image:
-    return Image.fromarray(((x[0].float().cpu().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy())
+    return Image.fromarray(to_uint8(x)[0].permute(1, 2, 0).numpy())
 
 
 @torch.inference_mode()
@@ -70,12 +72,15 @@ def fast_transfer(content: torch.Tensor, statistics: dict, strength: float, deco
     return output
 
 
-def optimise_transfer(content: torch.Tensor, statistics: dict, steps: int, progress: Progress = None,
+def optimise_transfer(content: torch.Tensor, statistics: dict, strength: float, steps: int, progress: Progress = None,
                       content_weight: float = 1.0, tv_weight: float = 10.0, lr: float = 0.02) -> torch.Tensor:
-    """Gatys-style optimisation of the pixels, starting from the content: style statistics + deep
-    content features + total variation, on the same frozen features as the fast mode."""
+    """Gatys-style optimisation of the pixels, starting from the content: style statistics (`strength`
+    of the way from the content's own to the style's) + deep content features + total variation, on
+    the same frozen features as the fast mode."""
     with torch.no_grad():
-        target = encode(content)[CONTENT_TAP]
+        features = encode(content)
+        target = features[CONTENT_TAP]
+        statistics = mix_statistics(style_statistics(features), statistics, strength)
     x = content.clone().requires_grad_(True)
     optimizer = torch.optim.Adam([x], lr=lr)
     for step in range(steps):
@@ -117,8 +122,9 @@ def product_weight(image: Image.Image) -> np.ndarray:
     return np.clip((product_alpha(image) - 0.85) / 0.1, 0, 1)
 
 
-def inside_product(changed: Image.Image, original: Image.Image) -> Image.Image:
-    weight = product_weight(original)[..., None]
+def inside_product(changed: Image.Image | np.ndarray, original: Image.Image, weight: np.ndarray | None = None) -> Image.Image:
+    """`changed` where the product is, `original` elsewhere (`weight`: `product_weight(original)` if already known)."""
+    weight = (product_weight(original) if weight is None else weight)[..., None]
     out = np.asarray(original, np.float32) * (1 - weight) + np.asarray(changed, np.float32) * weight
     return Image.fromarray((out + 0.5).astype(np.uint8))
 
@@ -147,9 +153,7 @@ def stylize(content: ImageSource, style: ImageSource, strength: float = 1.0, pre
     elif mode == "fast":
         result = to_image(fast_transfer(x, statistics, strength, decoder=load_decoder(decoder)))
     else:
-        with torch.no_grad():
-            own = style_statistics(encode(x))
-        result = to_image(optimise_transfer(x, mix_statistics(own, statistics, strength), steps, progress))
+        result = to_image(optimise_transfer(x, statistics, strength, steps, progress))
     if preserve_color:
         result = preserve_colours(result, image)
     if product_only:
