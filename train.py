@@ -98,9 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "sr":
             enhance.add_argument("--realistic-fraction", type=float, default=0.3,
                                  help="share of batches degraded with blur/noise/JPEG instead of plain bicubic")
+        if name == "inpaint":
+            enhance.add_argument("--hole-loss", default="l1", choices=["l1", "l2"],
+                                 help="distance inside the hole: l1 (sharper) or l2 (the mean fill, what PSNR rewards)")
         if name == "segment":
             enhance.add_argument("--backgrounds", required=True, help="folder of photos whose crops become backgrounds")
             enhance.add_argument("--print-fraction", type=float, default=0.3, help="share of products given a procedural print")
+            enhance.add_argument("--soften-fraction", type=float, default=0.5,
+                                 help="share of photo backgrounds made as soft as the catalog products (see enhance.degrade.backgrounds)")
     style = sub.add_parser("style", help="fast (AdaIN) style-transfer decoder on the frozen EfficientNet-Lite0")
     add_common(style)
     style.set_defaults(resolution=256, fit="crop", batch_size=8, checkpoint_every=200, sample_every=200)

@@ -146,7 +146,7 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=None, help="use only the first N photos")
     parser.add_argument("--composites", type=int, default=500)
     parser.add_argument("--skip-memory", action="store_true")
-    parser.add_argument("--only", choices=["background"], help="measure one part only (merged into --out if it holds an earlier run)")
+    parser.add_argument("--only", choices=list(PARTS), help="measure one part only (merged into --out if it holds an earlier run)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "enhance.json"))
     args = parser.parse_args(argv)
     torch.manual_seed(0)
@@ -156,37 +156,51 @@ def main(argv=None):
     results = {"photos": len(photos)}
     if args.only:  # re-measure one part after retraining its model; merged into an earlier full run's file if there is one
         results = json.loads(Path(args.out).read_text()) if Path(args.out).is_file() else results
-    else:
-        for name, fn in (("sr_x4", super_resolution), ("denoise_sigma25", denoising), ("inpaint_64px_hole", inpainting)):
+    for name, (key, measure) in PARTS.items():
+        if args.only in (None, name):
             print(name, "…", flush=True)
-            results[name] = fn(photos)
-    results["background"] = background(args.catalog, args.photos, args.composites)
+            results[key] = measure(args, photos)
     if not args.skip_memory and not args.only:
         results["peak_memory_mb_4000x3000_x4"] = peak_memory_mb()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
-    b = results["background"]
-    print(f"Background: IoU {b['iou']:.3f} on {b['count']} composites ({b['ms']:.1f} ms/img)" if args.only else render_table(results))
+    print(render_table(results))
+
+
+PARTS = {  # --only name: (results key, measurement)
+    "sr": ("sr_x4", lambda args, photos: super_resolution(photos)),
+    "denoise": ("denoise_sigma25", lambda args, photos: denoising(photos)),
+    "inpaint": ("inpaint_64px_hole", lambda args, photos: inpainting(photos)),
+    "background": ("background", lambda args, photos: background(args.catalog, args.photos, args.composites)),
+}
+
+
+def quality_table(title: str, rows: dict) -> list[str]:
+    return [title, "| method | PSNR | SSIM | ms/img |", "|---|---|---|---|",
+            *(f"| {k} | {v['psnr']:.2f} | {v['ssim']:.3f} | {v['ms']:.1f} |" for k, v in rows.items())]
 
 
 def render_table(r: dict) -> str:
-    lines = [f"Super-resolution ×4 ({r['photos']} photos, 64→256)", "| method | PSNR | SSIM | ms/img |", "|---|---|---|---|"]
-    lines += [f"| {k} | {v['psnr']:.2f} | {v['ssim']:.3f} | {v['ms']:.1f} |" for k, v in r["sr_x4"].items()]
-    sr = r["sr_x4"]
-    lines.append(f"ours − bicubic: {sr['ours (fast)']['psnr'] - sr['bicubic']['psnr']:+.2f} dB; "
-                 f"Real-ESRGAN / ours time: {sr['Real-ESRGAN (quality)']['ms'] / sr['ours (fast)']['ms']:.1f}×")
-    lines += ["", "Denoise, Gaussian σ = 25", "| method | PSNR | SSIM | ms/img |", "|---|---|---|---|"]
-    lines += [f"| {k} | {v['psnr']:.2f} | {v['ssim']:.3f} | {v['ms']:.1f} |" for k, v in r["denoise_sigma25"].items()]
-    best = max((k for k in r["denoise_sigma25"] if k.startswith("OpenCV")), key=lambda k: r["denoise_sigma25"][k]["psnr"])
-    d = r["denoise_sigma25"]
-    lines.append(f"ours − best OpenCV ({best}): {d['ours (automatic)']['psnr'] - d[best]['psnr']:+.2f} dB at "
-                 f"{d['ours (automatic)']['ms'] / d[best]['ms']:.2f}× its time")
-    lines += ["", "Inpaint, one 64×64 hole", "| method | PSNR in hole | ms/img |", "|---|---|---|"]
-    lines += [f"| {k} | {v['psnr_hole']:.2f} | {v['ms']:.1f} |" for k, v in r["inpaint_64px_hole"].items()]
-    i = r["inpaint_64px_hole"]
-    lines.append(f"ours − Telea: {i['ours']['psnr_hole'] - i['OpenCV Telea']['psnr_hole']:+.2f} dB")
-    b = r["background"]
-    lines += ["", f"Background: IoU {b['iou']:.3f} on {b['count']} composites ({b['ms']:.1f} ms/img)"]
+    lines = []
+    if "sr_x4" in r:
+        sr = r["sr_x4"]
+        lines += quality_table(f"Super-resolution ×4 ({r['photos']} photos, 64→256)", sr)
+        lines += [f"ours − bicubic: {sr['ours (fast)']['psnr'] - sr['bicubic']['psnr']:+.2f} dB; "
+                  f"Real-ESRGAN / ours time: {sr['Real-ESRGAN (quality)']['ms'] / sr['ours (fast)']['ms']:.1f}×", ""]
+    if "denoise_sigma25" in r:
+        d = r["denoise_sigma25"]
+        lines += quality_table("Denoise, Gaussian σ = 25", d)
+        best = max((k for k in d if k.startswith("OpenCV")), key=lambda k: d[k]["psnr"])
+        lines += [f"ours − best OpenCV ({best}): {d['ours (automatic)']['psnr'] - d[best]['psnr']:+.2f} dB at "
+                  f"{d['ours (automatic)']['ms'] / d[best]['ms']:.2f}× its time", ""]
+    if "inpaint_64px_hole" in r:
+        i = r["inpaint_64px_hole"]
+        lines += ["Inpaint, one 64×64 hole", "| method | PSNR in hole | ms/img |", "|---|---|---|"]
+        lines += [f"| {k} | {v['psnr_hole']:.2f} | {v['ms']:.1f} |" for k, v in i.items()]
+        lines += [f"ours − Telea: {i['ours']['psnr_hole'] - i['OpenCV Telea']['psnr_hole']:+.2f} dB", ""]
+    if "background" in r:
+        b = r["background"]
+        lines.append(f"Background: IoU {b['iou']:.3f} on {b['count']} composites ({b['ms']:.1f} ms/img)")
     if "peak_memory_mb_4000x3000_x4" in r:
         lines.append(f"Peak memory, 4000×3000 ×4 (fast): {r['peak_memory_mb_4000x3000_x4']:.0f} MB")
     return "\n".join(lines)

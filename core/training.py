@@ -40,7 +40,7 @@ class SingleModelTask:
     Accelerate preparation, state for checkpoints, and eval mode while sampling."""
 
     def __init__(self, model: torch.nn.Module, lr: float, accelerator):
-        self.accelerator = accelerator
+        self.accelerator, self.lr = accelerator, lr
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
         self.model, self.optimizer = accelerator.prepare(model, optimizer)
 
@@ -58,6 +58,8 @@ class SingleModelTask:
     def load_state_dict(self, state: dict) -> None:
         self._unwrapped().load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
+        for group in self.optimizer.param_groups:  # `--resume --lr` fine-tunes at a new rate
+            group["lr"] = self.lr
 
     @contextmanager
     def evaluating(self):

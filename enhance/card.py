@@ -9,9 +9,10 @@ DESCRIPTIONS = {
     "denoise": ("Blind denoiser", "DnCNN-style residual network with a noise-level map input (as FFDNet), trained on Gaussian noise "
                 "σ ∈ [0, 50]/255 with MSE; the level is estimated from the photo unless a strength is given"),
     "inpaint": ("Inpainting (repair)", "U-Net with a dilated bottleneck that corrects OpenCV's Telea fill (zero-initialised: it starts as Telea), "
-                "trained on random free-form strokes and boxes with L1 on the hole (+ perceptual if --perceptual-weight)"),
+                "trained on random free-form strokes and boxes with L1 or MSE on the hole (--hole-loss; + perceptual if --perceptual-weight)"),
     "segment": ("Product / background segmentation", "small U-Net trained on catalog products (masks from their white backgrounds) "
-                "composited onto photo crops, flat colours and gradients; BCE + Dice loss"),
+                "composited onto photo crops (some softened to the products' sharpness), flat colours and gradients, some products "
+                "given a procedural print; BCE + Dice loss"),
 }
 
 

@@ -128,8 +128,11 @@ def usable_products(images: torch.Tensor, low: float = 0.05, high: float = 0.8) 
     return images[keep], torch.stack(masks).unsqueeze(1)
 
 
-def backgrounds(n: int, size: int, photos: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Varied backgrounds: crops of real photos, flat colours, linear gradients (a third each)."""
+def backgrounds(n: int, size: int, photos: torch.Tensor, g: torch.Generator, soften: float = 0.0) -> torch.Tensor:
+    """Varied backgrounds: crops of real photos, flat colours, linear gradients (a third each).
+    A `soften` share of the photo crops pass through 40–80 % of the size first, as soft as the
+    upscaled catalog products: otherwise "sharp texture" alone tells background from product, and
+    the segmenter drops the sharp, patterned garments of real photos."""
     out = torch.empty(n, 3, size, size)
     for i in range(n):
         kind = int(torch.randint(3, (), generator=g))
@@ -137,7 +140,11 @@ def backgrounds(n: int, size: int, photos: torch.Tensor, g: torch.Generator) -> 
             photo = photos[int(torch.randint(len(photos), (), generator=g))].float() / 255
             crop = int(torch.randint(size // 2, photo.shape[-1] + 1, (), generator=g))
             top, left = (int(torch.randint(photo.shape[-1] - crop + 1, (), generator=g)) for _ in range(2))
-            out[i] = F.interpolate(photo[None, :, top:top + crop, left:left + crop], size=(size, size), mode="bilinear", align_corners=False)[0]
+            patch = photo[None, :, top:top + crop, left:left + crop]
+            if torch.rand((), generator=g) < soften:
+                low = round(size * uniform(g, 0.4, 0.8))
+                patch = F.interpolate(patch, size=(low, low), mode="bilinear", antialias=True, align_corners=False)
+            out[i] = F.interpolate(patch, size=(size, size), mode="bilinear", align_corners=False)[0]
         elif kind == 1:
             out[i] = torch.rand(3, 1, 1, generator=g).expand(3, size, size)
         else:
@@ -161,7 +168,7 @@ def print_on(products: torch.Tensor, g: torch.Generator, fraction: float) -> tor
 
 
 def composite(products: torch.Tensor, masks: torch.Tensor, photos: torch.Tensor, g: torch.Generator,
-              print_fraction: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+              print_fraction: float = 0.0, soften_fraction: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Catalog products (floats) pasted with their masks, randomly scaled and shifted, onto varied
     backgrounds (some given a print first); edges softened a little as a camera would. Returns (image, mask)."""
     n, _, size, _ = products.shape
@@ -175,7 +182,7 @@ def composite(products: torch.Tensor, masks: torch.Tensor, photos: torch.Tensor,
     grid = F.affine_grid(theta, products.shape, align_corners=False)
     products = F.grid_sample(products, grid, padding_mode="border", align_corners=False)
     mask = F.grid_sample(mask, grid, padding_mode="zeros", align_corners=False)
-    image = products * mask + backgrounds(n, size, photos, g) * (1 - mask)
+    image = products * mask + backgrounds(n, size, photos, g, soften_fraction) * (1 - mask)
     image = image * uniform(g, 0.8, 1.15) + (torch.randn(image.shape, generator=g) * 0.02)
     return image.clamp(0, 1), mask
 

@@ -122,9 +122,10 @@ class InpaintTask(EnhanceTask):
 
     def loss(self, output, target, inputs):
         mask = inputs[1]
-        hole = ((output - target).abs() * mask).sum() / (3 * mask.sum()).clamp_min(1)
+        distance = (output - target).square() if self.options.get("hole_loss") == "l2" else (output - target).abs()
+        hole = (distance * mask).sum() / (3 * mask.sum()).clamp_min(1)
         perceptual = perceptual_loss(output * 2 - 1, target * 2 - 1) if self.options["perceptual_weight"] > 0 else torch.zeros(())
-        return {"loss": hole + self.options["perceptual_weight"] * perceptual, "l1_hole": hole, "perceptual": perceptual}
+        return {"loss": hole + self.options["perceptual_weight"] * perceptual, "hole": hole, "perceptual": perceptual}
 
     def show(self, inputs, output, target):
         clean, mask, _ = inputs
@@ -148,7 +149,8 @@ class SegmentTask(EnhanceTask):
         return torch.cat([self.images[idx].float() / 255, self.masks[idx].float()], 1)
 
     def pair(self, clean, g, step):
-        image, mask = degrade.composite(clean[:, :3], clean[:, 3:], self.backgrounds, g, self.options["print_fraction"])
+        image, mask = degrade.composite(clean[:, :3], clean[:, 3:], self.backgrounds, g, self.options["print_fraction"],
+                                        self.options.get("soften_fraction", 0.0))
         return (image,), mask
 
     def loss(self, output, target, inputs):

@@ -182,3 +182,19 @@ def test_background_becomes_white_or_transparent():
     cut = remove_background(scene, "transparent")
     alpha = np.asarray(cut)[..., 3]
     assert cut.mode == "RGBA" and alpha[80, 80] > 127 and alpha[5, 5] < 50  # product kept (alpha > ½), backdrop gone
+
+
+def test_segmenter_composites_keep_their_mask_and_soften_photo_backgrounds():
+    from enhance import degrade
+
+    g = lambda: torch.Generator().manual_seed(0)
+    products = torch.ones(6, 3, 64, 64) * torch.tensor([0.8, 0.1, 0.1]).view(1, 3, 1, 1)
+    masks = torch.zeros(6, 1, 64, 64)
+    masks[:, :, 16:48, 16:48] = 1
+    photos = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (3, 3, 128, 128), dtype=np.uint8))
+    image, mask = degrade.composite(products, masks, photos, g())
+    assert image.shape == (6, 3, 64, 64) and 0 <= image.min() and image.max() <= 1
+    assert mask.shape == (6, 1, 64, 64) and 0.1 < mask.mean() < 0.6     # the product, scaled and shifted, stays in view
+    detail = lambda b: (b[..., 1:] - b[..., :-1]).abs().mean()   # noise photos: all fine detail
+    sharp, soft = degrade.backgrounds(12, 64, photos, g()), degrade.backgrounds(12, 64, photos, g(), soften=1.0)
+    assert detail(soft) < 0.5 * detail(sharp)

@@ -148,6 +148,19 @@ def test_resume_with_another_model_kind_is_refused(metadata_folder, tmp_path):
     assert out.returncode == 2 and "'model': ('vae', 'gan')" in out.stderr
 
 
+def test_resume_with_a_new_learning_rate_fine_tunes_at_that_rate():
+    from accelerate import Accelerator
+    from core.training import SingleModelTask
+
+    first = SingleModelTask(torch.nn.Linear(3, 1), lr=1e-3, accelerator=Accelerator(cpu=True))
+    first.optimize(first.model(torch.ones(2, 3)).square().sum())
+    resumed = SingleModelTask(torch.nn.Linear(3, 1), lr=1e-4, accelerator=Accelerator(cpu=True))
+    resumed.load_state_dict(first.state_dict())
+    assert [g["lr"] for g in resumed.optimizer.param_groups] == [1e-4]
+    moments = lambda task: next(iter(task.optimizer.state_dict()["state"].values()))["exp_avg"]
+    assert torch.equal(moments(resumed), moments(first))   # Adam's moments carry over, only the rate changes
+
+
 def test_missing_or_corrupt_checkpoint_gives_clear_error(tmp_path):
     with pytest.raises(CheckpointError, match="config.json missing"):
         load_pretrained(ConditionalGenerator, tmp_path / "nowhere")
