@@ -131,8 +131,7 @@ def usable_products(images: torch.Tensor, low: float = 0.05, high: float = 0.8) 
 def backgrounds(n: int, size: int, photos: torch.Tensor, g: torch.Generator, soften: float = 0.0) -> torch.Tensor:
     """Varied backgrounds: crops of real photos, flat colours, linear gradients (a third each).
     A `soften` share of the photo crops pass through 40–80 % of the size first, as soft as the
-    upscaled catalog products: otherwise "sharp texture" alone tells background from product, and
-    the segmenter drops the sharp, patterned garments of real photos."""
+    upscaled 60×80 catalog products, so that sharpness alone does not tell background from product."""
     out = torch.empty(n, 3, size, size)
     for i in range(n):
         kind = int(torch.randint(3, (), generator=g))
