@@ -1,5 +1,5 @@
-"""Clean background: segment the product, refine the mask's edges on the full-size photo, then put
-the product on white or on a transparent background."""
+"""Clean background: segment the product, refine the mask's edges on the full-size photo when the
+network worked on a smaller copy, then put the product on white or on a transparent background."""
 from __future__ import annotations
 
 import numpy as np
@@ -35,9 +35,15 @@ def product_alpha(image: Image.Image) -> np.ndarray:
     model = load_shipped("segment")
     device = next(model.parameters()).device
     factor = min(1.0, WORK_SIZE / max(image.size))
-    work = (max(16, round(image.width * factor / 16) * 16), max(16, round(image.height * factor / 16) * 16))
-    x = torch.from_numpy(np.array(image.resize(work, Image.Resampling.BILINEAR))).permute(2, 0, 1)[None].float() / 255
-    probability = torch.sigmoid(model(x.to(device)).float().cpu())
+    small = image
+    if factor < 1:
+        small = image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))), Image.Resampling.BILINEAR)
+    x = torch.from_numpy(np.array(small)).permute(2, 0, 1)[None].float() / 255
+    x = F.pad(x, (0, -small.width % 16, 0, -small.height % 16), mode="replicate")  # the U-Net's multiple
+    logits = model(x.to(device)).float().cpu()[..., :small.height, :small.width]
+    probability = torch.sigmoid(logits)
+    if small is image:  # the network saw the photo at full size: there are no lost edges to recover
+        return probability[0, 0].numpy()
     full = F.interpolate(probability, size=(image.height, image.width), mode="bilinear", align_corners=False)
     guide = torch.from_numpy(np.asarray(image.convert("L"), np.float32) / 255)[None, None]
     radius = max(2, round(max(image.size) / WORK_SIZE * 2))

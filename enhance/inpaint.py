@@ -1,14 +1,16 @@
-"""Repair (inpaint) a brushed region: our network (a learned correction of OpenCV's Telea fill)
-around the hole, or Telea alone as the fallback."""
+"""Repair (inpaint) a brushed region: our network (a learned correction of OpenCV's Telea fill, averaged
+over the four flips of the region) around the hole, or Telea alone as the fallback."""
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from core.images import ImageSource, load_image
 from enhance import EnhanceError
 from enhance.degrade import telea
+from enhance.ensemble import flip_ensemble
 from enhance.models import load_shipped
 
 METHODS = ("learned", "opencv")
@@ -53,15 +55,24 @@ def inpaint(image: ImageSource, mask: ImageSource | np.ndarray, method: str = "l
     left, right = max(0, xs.min() - margin), min(image.width, xs.max() + 1 + margin)
     region, region_holes = pixels[top:bottom, left:right], holes[top:bottom, left:right]
     factor = min(1.0, WORK_SIZE / max(region.shape[:2]))
-    work = (max(8, round(region.shape[1] * factor / 8) * 8), max(8, round(region.shape[0] * factor / 8) * 8))
-    x = torch.from_numpy(np.array(Image.fromarray(region).resize(work, Image.Resampling.BICUBIC))).permute(2, 0, 1)[None].float() / 255
-    m = torch.from_numpy(np.array(Image.fromarray(region_holes.astype(np.uint8) * 255).resize(work, Image.Resampling.BILINEAR)) > 0)[None, None].float()
+    size = region.shape[1::-1]
+    if factor < 1:  # a very large hole: work on a smaller copy of its region
+        size = (max(8, round(size[0] * factor)), max(8, round(size[1] * factor)))
+        region_holes = np.asarray(Image.fromarray(region_holes.astype(np.uint8) * 255).resize(size, Image.Resampling.BILINEAR)) > 0
+        region = np.asarray(Image.fromarray(region).resize(size, Image.Resampling.BICUBIC))
+    # pad (not resize) to the U-Net's multiple of 8: resampling the photo blurs what the network matches
+    pad = (0, -size[0] % 8, 0, -size[1] % 8)
+    x = F.pad(torch.from_numpy(np.array(region)).permute(2, 0, 1)[None].float() / 255, pad, mode="replicate")
+    m = F.pad(torch.from_numpy(region_holes)[None, None].float(), pad)
     model = load_shipped("inpaint", model)
     device = next(model.parameters()).device
-    m = (m > 0).float()
     with torch.inference_mode():
-        filled = model(x.to(device), m.to(device), telea(x, m).to(device)).float().cpu()[0].clamp(0, 1)
-    filled = np.asarray(Image.fromarray((filled.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).resize(region.shape[1::-1], Image.Resampling.BICUBIC))
+        filled = flip_ensemble(model, x.to(device), m.to(device), telea(x, m).to(device))
+    filled = filled.float().cpu()[0, :, :size[1], :size[0]].clamp(0, 1).permute(1, 2, 0).numpy()
+    filled = Image.fromarray((filled * 255).round().astype(np.uint8))
+    if factor < 1:
+        filled = filled.resize((right - left, bottom - top), Image.Resampling.BICUBIC)
+    region_holes = holes[top:bottom, left:right]
     out = pixels.copy()
-    out[top:bottom, left:right][region_holes] = filled[region_holes]
+    out[top:bottom, left:right][region_holes] = np.asarray(filled)[region_holes]
     return Image.fromarray(out)

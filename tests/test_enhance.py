@@ -184,6 +184,18 @@ def test_background_becomes_white_or_transparent():
     assert cut.mode == "RGBA" and alpha[80, 80] > 127 and alpha[5, 5] < 50  # product kept (alpha > ½), backdrop gone
 
 
+def test_flip_ensemble_makes_a_network_mirror_consistent():
+    from enhance.ensemble import flip_ensemble
+
+    ramp = torch.linspace(0.5, 1.5, 8)
+    lopsided = lambda x, y: x * ramp + y * ramp.view(-1, 1)   # favours the right and the bottom, as a network may
+    x, y = torch.rand(2, 1, 3, 8, 8)
+    assert not torch.allclose(lopsided(x.flip(3), y.flip(3)), lopsided(x, y).flip(3))
+    for dims in ((3,), (2,)):
+        mirrored = flip_ensemble(lopsided, x.flip(dims), y.flip(dims))
+        assert torch.allclose(mirrored, flip_ensemble(lopsided, x, y).flip(dims), atol=1e-6)
+
+
 def test_segmenter_composites_keep_their_mask_and_soften_photo_backgrounds():
     from enhance import degrade
 
