@@ -35,14 +35,14 @@ def product_alpha(image: Image.Image) -> np.ndarray:
     model = load_shipped("segment")
     device = next(model.parameters()).device
     factor = min(1.0, WORK_SIZE / max(image.size))
-    small = image
+    seen = image  # what the network sees: the photo, or a copy at most WORK_SIZE large
     if factor < 1:
-        small = image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))), Image.Resampling.BILINEAR)
-    x = torch.from_numpy(np.array(small)).permute(2, 0, 1)[None].float() / 255
-    x = F.pad(x, (0, -small.width % 16, 0, -small.height % 16), mode="replicate")  # the U-Net's multiple
-    logits = model(x.to(device)).float().cpu()[..., :small.height, :small.width]
+        seen = image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))), Image.Resampling.BILINEAR)
+    x = torch.from_numpy(np.array(seen)).permute(2, 0, 1)[None].float() / 255
+    x = F.pad(x, (0, -seen.width % 16, 0, -seen.height % 16), mode="replicate")  # the U-Net's multiple
+    logits = model(x.to(device)).float().cpu()[..., :seen.height, :seen.width]
     probability = torch.sigmoid(logits)
-    if small is image:  # the network saw the photo at full size: there are no lost edges to recover
+    if seen is image:  # the network saw the photo at full size: there are no lost edges to recover
         return probability[0, 0].numpy()
     full = F.interpolate(probability, size=(image.height, image.width), mode="bilinear", align_corners=False)
     guide = torch.from_numpy(np.asarray(image.convert("L"), np.float32) / 255)[None, None]

@@ -1,7 +1,7 @@
-"""Flip self-ensemble (Lim et al. 2017, "EDSR+"; test-time augmentation in segmentation): run a
-network on the image and on its mirror images, map each result back and average. The mirrored
-passes are equally good estimates whose errors are partly independent, so the average is better
-than any one of them, at the cost of one forward pass per flip."""
+"""Flip self-ensemble (Lim et al. 2017, "EDSR+"), a test-time augmentation: run a network on the
+image and on its mirror images, map each result back and average. The mirrored passes are equally
+good estimates whose errors are partly independent, so the average is better than any one of them,
+at the cost of one forward pass per flip."""
 from __future__ import annotations
 
 from typing import Callable

@@ -182,6 +182,8 @@ def test_background_becomes_white_or_transparent():
     cut = remove_background(scene, "transparent")
     alpha = np.asarray(cut)[..., 3]
     assert cut.mode == "RGBA" and alpha[80, 80] > 127 and alpha[5, 5] < 50  # product kept (alpha > ½), backdrop gone
+    odd = np.asarray(remove_background(scene[:101, :157], "white"))   # not a multiple of the U-Net's 16: padded, not resized
+    assert odd.shape == (101, 157, 3) and odd[5:20, 5:20].min() > 230 and odd[80, 80, 0] > 150
 
 
 def test_flip_ensemble_makes_a_network_mirror_consistent():
