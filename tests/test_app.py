@@ -233,13 +233,14 @@ def _bad_files(folder: Path) -> dict:
     Image.new("RGB", (1, 1), "red").save(folder / "tiny.png")
     Image.new("L", (160, 120), 0).save(folder / "black_mask.png")
     Image.new("L", (160, 120), 255).save(folder / "white_mask.png")
+    Image.new("L", (8000, 6000), 200).save(folder / "bomb.png")   # 48 megapixels in a few kB: over the stated limit
     return {"good": good}
 
 
 @pytest.mark.parametrize("case, message", [
     ("empty", "empty"), ("text", "not a readable image"), ("truncated", "damaged or truncated"),
     ("upscale_scale", "not in the list of choices|scale"), ("denoise_strength", "maximum|strength"),
-    ("black_mask", "mask is empty"), ("white_mask", "whole photo"), ("background_colour", "not in the list of choices|background"),
+    ("bomb", "megapixels"), ("black_mask", "mask is empty"), ("white_mask", "whole photo"), ("background_colour", "not in the list of choices|background"),
 ])
 def test_enhance_bad_inputs_are_errors_and_server_keeps_answering(client, tmp_path, case, message):
     from gradio_client import handle_file
@@ -253,6 +254,7 @@ def test_enhance_bad_inputs_are_errors_and_server_keeps_answering(client, tmp_pa
         "truncated": dict(image=f("truncated.png"), strength=0, api_name="/denoise"),
         "upscale_scale": dict(image=f("photo.png"), scale=3, mode="fast", api_name="/upscale"),
         "denoise_strength": dict(image=f("photo.png"), strength=500, api_name="/denoise"),
+        "bomb": dict(image=f("bomb.png"), scale=2, mode="fast", api_name="/upscale"),
         "black_mask": dict(image=f("photo.png"), mask=f("black_mask.png"), api_name="/inpaint"),
         "white_mask": dict(image=f("photo.png"), mask=f("white_mask.png"), api_name="/inpaint"),
         "background_colour": dict(image=f("photo.png"), background="green", api_name="/remove_background"),
