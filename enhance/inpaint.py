@@ -55,15 +55,15 @@ def inpaint(image: ImageSource, mask: ImageSource | np.ndarray, method: str = "l
     left, right = max(0, xs.min() - margin), min(image.width, xs.max() + 1 + margin)
     region, region_holes = pixels[top:bottom, left:right], holes[top:bottom, left:right]
     factor = min(1.0, WORK_SIZE / max(region.shape[:2]))
-    size = region.shape[1::-1]
+    work, work_holes, size = region, region_holes, region.shape[1::-1]
     if factor < 1:  # a very large hole: work on a smaller copy of its region
         size = (max(8, round(size[0] * factor)), max(8, round(size[1] * factor)))
-        region_holes = np.asarray(Image.fromarray(region_holes.astype(np.uint8) * 255).resize(size, Image.Resampling.BILINEAR)) > 0
-        region = np.asarray(Image.fromarray(region).resize(size, Image.Resampling.BICUBIC))
+        work_holes = np.asarray(Image.fromarray(region_holes.astype(np.uint8) * 255).resize(size, Image.Resampling.BILINEAR)) > 0
+        work = np.asarray(Image.fromarray(region).resize(size, Image.Resampling.BICUBIC))
     # pad (not resize) to the U-Net's multiple of 8: resampling the photo blurs what the network matches
     pad = (0, -size[0] % 8, 0, -size[1] % 8)
-    x = F.pad(torch.from_numpy(np.array(region)).permute(2, 0, 1)[None].float() / 255, pad, mode="replicate")
-    m = F.pad(torch.from_numpy(region_holes)[None, None].float(), pad)
+    x = F.pad(torch.from_numpy(np.array(work)).permute(2, 0, 1)[None].float() / 255, pad, mode="replicate")
+    m = F.pad(torch.from_numpy(work_holes)[None, None].float(), pad)
     model = load_shipped("inpaint", model)
     device = next(model.parameters()).device
     with torch.inference_mode():
@@ -72,7 +72,6 @@ def inpaint(image: ImageSource, mask: ImageSource | np.ndarray, method: str = "l
     filled = Image.fromarray((filled * 255).round().astype(np.uint8))
     if factor < 1:
         filled = filled.resize((right - left, bottom - top), Image.Resampling.BICUBIC)
-    region_holes = holes[top:bottom, left:right]
     out = pixels.copy()
     out[top:bottom, left:right][region_holes] = np.asarray(filled)[region_holes]
     return Image.fromarray(out)

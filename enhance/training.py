@@ -122,7 +122,7 @@ class InpaintTask(EnhanceTask):
 
     def loss(self, output, target, inputs):
         mask = inputs[1]
-        distance = (output - target).square() if self.options.get("hole_loss") == "l2" else (output - target).abs()
+        distance = (output - target).square() if self.options["hole_loss"] == "l2" else (output - target).abs()
         hole = (distance * mask).sum() / (3 * mask.sum()).clamp_min(1)
         perceptual = perceptual_loss(output * 2 - 1, target * 2 - 1) if self.options["perceptual_weight"] > 0 else torch.zeros(())
         return {"loss": hole + self.options["perceptual_weight"] * perceptual, "hole": hole, "perceptual": perceptual}
@@ -150,7 +150,7 @@ class SegmentTask(EnhanceTask):
 
     def pair(self, clean, g, step):
         image, mask = degrade.composite(clean[:, :3], clean[:, 3:], self.backgrounds, g, self.options["print_fraction"],
-                                        self.options.get("soften_fraction", 0.0))
+                                        self.options["soften_fraction"])
         return (image,), mask
 
     def loss(self, output, target, inputs):
