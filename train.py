@@ -188,7 +188,8 @@ def train(args) -> int:
     options = {k: v for k, v in vars(args).items() if k not in ("resume", "dry_run")}
     options["command"] = "python train.py " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a != "--resume")
     options["vocabulary"] = data.vocabulary()
-    options["hardware"] = f"{accelerator.num_processes}× {accelerator.device.type}"
+    precision = "fp32" if accelerator.mixed_precision == "no" else f"{accelerator.mixed_precision} autocast"
+    options["hardware"] = f"{accelerator.num_processes}× {accelerator.device.type}, {precision}"
     try:
         if accelerator.is_main_process:
             save_options(run_dir, options, args.resume)

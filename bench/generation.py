@@ -15,7 +15,8 @@ Protocol (fixed so runs compare):
   articleType (20 most common) and baseColour (12 most common); accuracy on generated images for
   validation captions with those labels, next to real validation images (the ceiling);
 - speed: generation ms/image at batch 1 and 16 including text encoding (no cache hits), and
-  training images/s of the sngan and dcgan loops at the same batch size.
+  training images/s of the sngan and dcgan loops at the same batch size, in fp32 and in train.py's
+  default precision (bf16 autocast on CPUs with native bf16, `core/devices.py`).
 """
 from __future__ import annotations
 
@@ -43,24 +44,29 @@ def latency_ms(pipe: TextToProduct, batch: int, repeats: int = 20) -> float:
     return median_ms(lambda i: pipe.render([prompt(i)] * batch, pipe.noise(i, batch)), repeats) / batch
 
 
-def training_speed(data_dir: str, batch: int, steps: int = 6) -> dict[str, float]:
-    from core.devices import make_accelerator
+def training_speed(data_dir: str, batch: int, steps: int = 6) -> dict[str, dict[str, float]]:
+    """Images/s of both loops in full precision and, where it differs, in train.py's default precision."""
+    from accelerate.state import AcceleratorState
+
+    from core.devices import default_mixed_precision, make_accelerator
     from gan.training import GANTask
     from train import build_parser
 
     data = ImageTextDataset(data_dir, 64, "train", limit=1024, progress=False)
     speeds = {}
-    for arch in ("sngan", "dcgan"):
-        # train.py's own defaults, with the augmentation the full 40k-image runs use (not the small-data one)
-        options = vars(build_parser().parse_args(["gan", "--data", data_dir, "--out", "-", "--arch", arch, "--batch-size", str(batch),
-                                                  "--augment", "translation" if arch == "sngan" else ""]))
-        options["out"] = None  # no caption cache on disk for a timing run
-        task = GANTask(options, data, make_accelerator("no"))
-        task.train_step(0)
-        started = time.perf_counter()
-        for step in range(1, steps + 1):
-            task.train_step(step)
-        speeds[arch] = batch * steps / (time.perf_counter() - started)
+    for precision in dict.fromkeys(("no", default_mixed_precision())):
+        for arch in ("sngan", "dcgan"):
+            # train.py's own defaults, with the augmentation the full 40k-image runs use (not the small-data one)
+            options = vars(build_parser().parse_args(["gan", "--data", data_dir, "--out", "-", "--arch", arch, "--batch-size", str(batch),
+                                                      "--augment", "translation" if arch == "sngan" else ""]))
+            options["out"] = None  # no caption cache on disk for a timing run
+            AcceleratorState._reset_state()  # Accelerate keeps one precision per process otherwise
+            task = GANTask(options, data, make_accelerator(precision))
+            task.train_step(0)
+            started = time.perf_counter()
+            for step in range(1, steps + 1):
+                task.train_step(step)
+            speeds.setdefault(precision, {})[arch] = batch * steps / (time.perf_counter() - started)
     return speeds
 
 
@@ -114,9 +120,10 @@ def render_table(results: dict) -> str:
         lines.append("")
         lines += [f"FD ratio {models[0]} / {m}: {first / results['models'][m]['fd']:.2f}" for m in models[1:]]
     if "train_images_per_s" in results:
-        t = results["train_images_per_s"]
-        lines.append(f"\ntraining images/s (same batch, same process): sngan {t['sngan']:.1f}, dcgan {t['dcgan']:.1f} "
-                     f"(ratio {t['sngan'] / t['dcgan']:.2f})")
+        lines.append("\ntraining images/s (same batch, same process):")
+        for precision, t in results["train_images_per_s"].items():
+            label = "fp32" if precision == "no" else f"{precision} autocast (train.py's default here)"
+            lines.append(f"- {label}: sngan {t['sngan']:.1f}, dcgan {t['dcgan']:.1f} (ratio {t['sngan'] / t['dcgan']:.2f})")
     return "\n".join(lines)
 
 

@@ -101,6 +101,19 @@ def test_killed_run_resumes_exactly(model, metadata_folder, tmp_path):
     assert lines[-1]["step"] == steps
 
 
+def test_bf16_run_resumes_in_full_precision(metadata_folder, tmp_path):
+    """A run started where bf16 autocast is the default (an AMX CPU, a recent GPU) continues on a machine without it."""
+    run = tmp_path / "r"
+    run_train("gan", "--data", metadata_folder, "--out", run, "--max-steps", "2", "--mixed-precision", "bf16", *FAST)
+    assert json.loads((run / "options.json").read_text())["hardware"].endswith("bf16 autocast")
+    out = run_train("gan", "--data", metadata_folder, "--out", run, "--max-steps", "4", "--mixed-precision", "no", "--resume", *FAST)
+    assert f"resumed {run} at step 2" in out.stdout
+    state = load_training_state(run / "state.safetensors")
+    assert state["step"] == 4
+    assert all(t.dtype == torch.float32 for t in state["task"]["G"].values() if t.is_floating_point())
+    assert json.loads((run / "options.json").read_text())["hardware"].endswith("fp32")
+
+
 def test_export_loads_through_safetensors_and_generates(metadata_folder, tmp_path):
     run_train("gan", "--data", metadata_folder, "--out", tmp_path / "r", "--max-steps", "2", *FAST)
     export = tmp_path / "r" / "export"
