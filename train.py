@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     gan.add_argument("--caption-template", default=DEFAULT_TEMPLATE,
                      help="caption built from metadata columns, used instead of the real one with --template-probability")
     gan.add_argument("--template-probability", type=float, default=0.25)
+    gan.add_argument("--mode-seeking", type=float, default=0.0,
+                     help="weight of the mode-seeking term (MSGAN): two seeds of one caption must give different images")
     gan.add_argument("--sample-prompts", nargs="*", default=None, help="prompts of the sample grid (default: 8 captions from the data)")
 
     vae = sub.add_parser("vae", help="VAE with a compact latent for the sliders")

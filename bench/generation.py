@@ -14,6 +14,8 @@ Protocol (fixed so runs compare):
 - conditional accuracy: linear probes on those features, trained on real training images, for
   articleType (20 most common) and baseColour (12 most common); accuracy on generated images for
   validation captions with those labels, next to real validation images (the ceiling);
+- seed variety: for 8 shop prompts, the pixel standard deviation (0–255) across 16 seeds, averaged
+  (a grid of one prompt should not be near-twins);
 - speed: generation ms/image at batch 1 and 16 including text encoding (no cache hits), and
   training images/s of the sngan and dcgan loops at the same batch size, in fp32 and in train.py's
   default precision (bf16 autocast on CPUs with native bf16, `core/devices.py`).
@@ -37,6 +39,13 @@ from core.evaluation import Protocol, cached_features  # noqa: E402
 from gan.generate import TextToProduct  # noqa: E402
 
 SHOWN = ("articleType", "baseColour")
+SHOP_PROMPTS = ("men's navy blue casual shirt", "Women Red Handbag", "white sports shoes", "women black heels",
+                "men blue jeans", "women pink kurta", "men brown wallet", "unisex black sunglasses")
+
+
+def seed_variety(pipe: TextToProduct, seeds: int = 16) -> float:
+    return sum(pipe.render([p] * seeds, pipe.noise(0, seeds)).float().std(dim=0).mean().item() for p in SHOP_PROMPTS) / len(SHOP_PROMPTS)
+
 
 def latency_ms(pipe: TextToProduct, batch: int, repeats: int = 20) -> float:
     """Median ms per image, text encoding included (each call a new prompt: no cache hits)."""
@@ -93,6 +102,7 @@ def main(argv=None):
         row = {"fd": protocol.fd(feats)}
         for column, probe in probes.items():
             row[f"acc_{column}"] = probe.model.accuracy(feats[probe.rows], probe.labels)
+        row["seed_variety"] = seed_variety(pipe)
         row["ms_b1"], row["ms_b16"] = latency_ms(pipe, 1), latency_ms(pipe, 16)
         row["params_m"] = sum(p.numel() for p in pipe.generator.parameters()) / 1e6
         results["models"][name] = row
@@ -107,13 +117,13 @@ def main(argv=None):
 def render_table(results: dict) -> str:
     p = results["protocol"]
     lines = [
-        f"| model | Fréchet distance ↓ | articleType acc (top-20) | baseColour acc (top-12) | ms/img b1 | ms/img b16 | params (M) |",
-        "|---|---|---|---|---|---|---|",
-        f"| real vs real (floor / ceiling) | {p['floor_fd']:.2f} | {p['ceiling']['articleType']:.3f} | {p['ceiling']['baseColour']:.3f} | | | |",
+        f"| model | Fréchet distance ↓ | articleType acc (top-20) | baseColour acc (top-12) | seed variety | ms/img b1 | ms/img b16 | params (M) |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| real vs real (floor / ceiling) | {p['floor_fd']:.2f} | {p['ceiling']['articleType']:.3f} | {p['ceiling']['baseColour']:.3f} | | | | |",
     ]
     for name, r in results["models"].items():
         rel = lambda c: f"{r[f'acc_{c}']:.3f} ({r[f'acc_{c}'] / p['ceiling'][c]:.0%} of ceiling)"
-        lines.append(f"| {name} | {r['fd']:.2f} | {rel('articleType')} | {rel('baseColour')} | {r['ms_b1']:.2f} | {r['ms_b16']:.2f} | {r['params_m']:.2f} |")
+        lines.append(f"| {name} | {r['fd']:.2f} | {rel('articleType')} | {rel('baseColour')} | {r['seed_variety']:.1f} | {r['ms_b1']:.2f} | {r['ms_b16']:.2f} | {r['params_m']:.2f} |")
     models = list(results["models"])
     if len(models) >= 2:
         first = results["models"][models[0]]["fd"]

@@ -16,6 +16,7 @@ from conftest import ROOT, make_class_folder, make_metadata_folder
 from core.checkpoints import CheckpointError, load_pretrained, load_training_state
 from gan.generate import TextToProduct
 from gan.model import ConditionalGenerator
+from gan.training import mode_seeking_loss
 
 FAST = ["--batch-size", "4", "--sample-every", "1000", "--log-every", "1"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
@@ -130,6 +131,16 @@ def test_export_loads_through_safetensors_and_generates(metadata_folder, tmp_pat
     assert len(images) == 3 and images[0].size == (64, 64)
     card = (export / "README.md").read_text()
     assert "python train.py gan" in card and "Reproduce" in card
+
+
+def test_mode_seeking_rewards_seeds_that_differ_and_trains_with_odd_batches(metadata_folder, tmp_path):
+    images, noise_a, noise_b = torch.zeros(4, 3, 8, 8), torch.zeros(4, 16), torch.ones(4, 16)
+    assert mode_seeking_loss(images, images + 0.5, noise_a, noise_b) < mode_seeking_loss(images, images + 0.01, noise_a, noise_b)
+    run = tmp_path / "r"
+    run_train("gan", "--data", metadata_folder, "--out", run, "--max-steps", "2", "--mode-seeking", "0.1",
+              "--batch-size", "5", "--sample-every", "1000", "--log-every", "1")
+    state = load_training_state(run / "state.safetensors")
+    assert state["step"] == 2 and all(torch.isfinite(t).all() for t in state["task"]["G"].values() if t.is_floating_point())
 
 
 def test_vae_trains_exports_and_encodes(metadata_folder, tmp_path):
