@@ -166,7 +166,7 @@ def train(args) -> int:
 
     from core.checkpoints import CheckpointError
     from core.data import DatasetError, ImageTextDataset
-    from core.devices import make_accelerator
+    from core.devices import make_accelerator, precision_name
     from core.training import Trainer, save_options
 
     accelerator = make_accelerator(args.mixed_precision)
@@ -190,8 +190,7 @@ def train(args) -> int:
     options = {k: v for k, v in vars(args).items() if k not in ("resume", "dry_run")}
     options["command"] = "python train.py " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a != "--resume")
     options["vocabulary"] = data.vocabulary()
-    precision = "fp32" if accelerator.mixed_precision == "no" else f"{accelerator.mixed_precision} autocast"
-    options["hardware"] = f"{accelerator.num_processes}× {accelerator.device.type}, {precision}"
+    options["hardware"] = f"{accelerator.num_processes}× {accelerator.device.type}, {precision_name(accelerator.mixed_precision)}"
     try:
         if accelerator.is_main_process:
             save_options(run_dir, options, args.resume)

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.timing import median_ms  # noqa: E402
 from core.data import ImageTextDataset  # noqa: E402
+from core.devices import precision_name  # noqa: E402
 from core.evaluation import Protocol, cached_features  # noqa: E402
 from gan.generate import TextToProduct  # noqa: E402
 
@@ -132,7 +133,7 @@ def render_table(results: dict) -> str:
     if "train_images_per_s" in results:
         lines.append("\ntraining images/s (same batch, same process):")
         for precision, t in results["train_images_per_s"].items():
-            label = "fp32" if precision == "no" else f"{precision} autocast (train.py's default here)"
+            label = precision_name(precision) + ("" if precision == "no" else " (train.py's default here)")
             lines.append(f"- {label}: sngan {t['sngan']:.1f}, dcgan {t['dcgan']:.1f} (ratio {t['sngan'] / t['dcgan']:.2f})")
     return "\n".join(lines)
 

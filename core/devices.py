@@ -19,6 +19,11 @@ def default_mixed_precision() -> str:
     return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
 
 
+def precision_name(mixed_precision: str) -> str:
+    """Accelerate's setting as people say it: "fp32", "bf16 autocast", "fp16 autocast"."""
+    return "fp32" if mixed_precision == "no" else f"{mixed_precision} autocast"
+
+
 def make_accelerator(mixed_precision: str = "auto"):
     from accelerate import Accelerator
 
