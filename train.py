@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     gan.add_argument("--template-probability", type=float, default=0.25)
     gan.add_argument("--mode-seeking", type=float, default=0.0,
                      help="weight of the mode-seeking term (MSGAN): two seeds of one caption must give different images")
+    gan.add_argument("--classify", nargs="*", default=None, metavar="COLUMN",
+                     help="metadata columns (e.g. articleType baseColour) that discriminator heads learn on real images "
+                          "and the generator must match for its prompt's item (AC-GAN)")
+    gan.add_argument("--classify-weight", type=float, default=0.5, help="weight of the --classify cross-entropy terms")
     gan.add_argument("--sample-prompts", nargs="*", default=None, help="prompts of the sample grid (default: 8 captions from the data)")
 
     vae = sub.add_parser("vae", help="VAE with a compact latent for the sliders")
@@ -169,7 +173,8 @@ def train(args) -> int:
     from core.devices import make_accelerator, precision_name
     from core.training import Trainer, save_options
 
-    accelerator = make_accelerator(args.mixed_precision)
+    # --classify's heads see only real batches, so DDP must expect parameters without a gradient
+    accelerator = make_accelerator(args.mixed_precision, find_unused_parameters=bool(getattr(args, "classify", None)))
     if "MASTER_PORT" in os.environ and accelerator.num_processes == 1 and "LOCAL_RANK" not in os.environ:
         print("note: `accelerate launch` started a single process; on a machine without CUDA add --multi_gpu "
               "(or use torchrun) to train with several processes", file=sys.stderr)
@@ -200,7 +205,7 @@ def train(args) -> int:
                           log_every=args.log_every, export_dir=args.export)
         if args.resume and trainer.resume() and accelerator.is_main_process:
             print(f"resumed {run_dir} at step {trainer.step} ({trainer.elapsed / 60:.1f} min trained)")
-    except CheckpointError as e:
+    except (CheckpointError, ValueError) as e:  # ValueError: options the task cannot use with this data
         print(f"error: {e}", file=sys.stderr)
         return 2
     if accelerator.is_main_process:

@@ -1,7 +1,7 @@
 """Text-to-product benchmark: quality, conditioning and speed, side by side in one process.
 
     python bench/generation.py --data ../shared/data/fashion-products \\
-        --model shipped=checkpoints/gan-fashion64 --model ours-30min=runs/gan-sngan-30/export \\
+        --model shipped=checkpoints/gan-fashion64 --model ours-30min=runs/gan-ac-30-export \\
         --model dcgan-30min=runs/gan-dcgan/export --train-speed
 
 Protocol (fixed so runs compare):
@@ -54,6 +54,9 @@ def latency_ms(pipe: TextToProduct, batch: int, repeats: int = 20) -> float:
     return median_ms(lambda i: pipe.render([prompt(i)] * batch, pipe.noise(i, batch)), repeats) / batch
 
 
+SHIPPED_RECIPE = ["--mode-seeking", "0.1", "--classify", "articleType", "baseColour"]  # as in checkpoints/gan-fashion64's card
+
+
 def training_speed(data_dir: str, batch: int, steps: int = 6) -> dict[str, dict[str, float]]:
     """Images/s of both loops in full precision and, where it differs, in train.py's default precision."""
     from accelerate.state import AcceleratorState
@@ -66,9 +69,9 @@ def training_speed(data_dir: str, batch: int, steps: int = 6) -> dict[str, dict[
     speeds = {}
     for precision in dict.fromkeys(("no", default_mixed_precision())):
         for arch in ("sngan", "dcgan"):
-            # train.py's own defaults, with the augmentation the full 40k-image runs use (not the small-data one)
-            options = vars(build_parser().parse_args(["gan", "--data", data_dir, "--out", "-", "--arch", arch, "--batch-size", str(batch),
-                                                      "--augment", "translation" if arch == "sngan" else ""]))
+            # train.py's defaults plus the shipped recipe, with the augmentation the full 40k-image runs use (not the small-data one)
+            recipe = ["--augment", "translation", *SHIPPED_RECIPE] if arch == "sngan" else ["--augment", ""]
+            options = vars(build_parser().parse_args(["gan", "--data", data_dir, "--out", "-", "--arch", arch, "--batch-size", str(batch), *recipe]))
             options["out"] = None  # no caption cache on disk for a timing run
             AcceleratorState._reset_state()  # Accelerate keeps one precision per process otherwise
             task = GANTask(options, data, make_accelerator(precision))

@@ -24,12 +24,13 @@ def precision_name(mixed_precision: str) -> str:
     return "fp32" if mixed_precision == "no" else f"{mixed_precision} autocast"
 
 
-def make_accelerator(mixed_precision: str = "auto"):
-    from accelerate import Accelerator
+def make_accelerator(mixed_precision: str = "auto", find_unused_parameters: bool = False):
+    from accelerate import Accelerator, DistributedDataParallelKwargs
 
     # cpu=True without CUDA lets Accelerate pick MULTI_CPU (gloo) when launched with several processes.
     return Accelerator(mixed_precision=default_mixed_precision() if mixed_precision == "auto" else mixed_precision,
-                       cpu=not torch.cuda.is_available())
+                       cpu=not torch.cuda.is_available(),
+                       kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=find_unused_parameters)])
 
 
 def inference_device() -> torch.device:

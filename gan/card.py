@@ -9,7 +9,10 @@ def gan_card(info: dict, options: dict) -> str:
     architecture = ("noise (128) + projected MiniLM text embedding → transposed-conv generator with conditional BatchNorm; "
                     "projection discriminator (spectral norm, BatchNorm, minibatch stddev), hinge loss, "
                     f"Adam {options['lr_g']}/{options['lr_d']} betas {tuple(options['betas'])}, EMA generator, "
-                    f"DiffAugment ({options['augment'] or 'none'})") if sngan else "DCGAN (Radford et al. 2015), unconditional, BCE loss"
+                    f"DiffAugment ({options['augment'] or 'none'})"
+                    + (f", mode-seeking term (MSGAN, weight {options['mode_seeking']})" if options.get("mode_seeking") else "")
+                    + (f", discriminator classifier heads for {' and '.join(options['classify'])} (AC-GAN, weight {options['classify_weight']})"
+                       if options.get("classify") else "")) if sngan else "DCGAN (Radford et al. 2015), unconditional, BCE loss"
     return model_card(
         title=f"{'Text-conditional' if info['conditional'] else 'Unconditional'} product GAN, {info['resolution']}×{info['resolution']} ({info['arch']})",
         tags=["gan", "text-to-image"],

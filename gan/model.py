@@ -5,7 +5,8 @@
   block through conditional BatchNorm (BigGAN-style).
 - `ProjectionDiscriminator`: spectral-normalised convolutions, BatchNorm on real and fake batches
   apart (as in DCGAN), a minibatch-stddev feature, and a score that adds ⟨embed(text), features⟩
-  (Miyato & Koyama 2018) to an unconditional one. Trained with the hinge loss.
+  (Miyato & Koyama 2018) to an unconditional one. Trained with the hinge loss. Optional classifier
+  heads for metadata columns (articleType, baseColour, …; AC-GAN, Odena et al. 2017) share its features.
 - `DCGANGenerator` / `DCGANDiscriminator`: Radford et al. 2015, unconditional, the baseline.
 
 `cond_dim=0` makes the conditional pair unconditional (a folder without captions).
@@ -113,7 +114,7 @@ class MinibatchStd(nn.Module):
 class ProjectionDiscriminator(ModelMixin, ConfigMixin):
     @register_to_config
     def __init__(self, resolution: int = 64, cond_dim: int = 384, channels: tuple = (64, 128, 256, 512),
-                 batch_norm: bool = True, minibatch_std: bool = True):
+                 batch_norm: bool = True, minibatch_std: bool = True, classes: tuple = ()):
         super().__init__()
         if resolution != 4 * 2 ** len(channels):
             raise ValueError(f"{len(channels)} stages give {4 * 2 ** len(channels)} px, not {resolution}")
@@ -131,13 +132,15 @@ class ProjectionDiscriminator(ModelMixin, ConfigMixin):
         # activations ~3× each, and SN heads could then never reach the hinge margins (D loss stuck at 2).
         self.score = nn.Linear(previous, 1)
         self.cond_embed = nn.Linear(cond_dim, previous, bias=False) if cond_dim else None
+        self.classifier = nn.Linear(previous, sum(classes)) if classes else None  # one head per column, concatenated
 
-    def forward(self, images: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, cond: torch.Tensor | None = None, classify: bool = False):
+        """The realness score (N,); with `classify`, also the class logits (N, sum(classes))."""
         h = self.features(images).sum(dim=(2, 3))
         out = self.score(h).squeeze(1)
         if self.cond_embed is not None:
             out = out + (self.cond_embed(cond) * h).sum(dim=1)
-        return out
+        return (out, self.classifier(h)) if classify else out
 
 
 def dcgan_init(m: nn.Module) -> None:

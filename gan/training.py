@@ -1,7 +1,8 @@
 """One GAN training step and everything the Trainer needs from a GAN (state, samples, export).
 
 `sngan` (ours): conditional generator + projection discriminator, hinge loss, spectral norm,
-EMA generator, DiffAugment. `dcgan`: the classic baseline, BCE loss, unconditional, no EMA.
+EMA generator, DiffAugment, optionally mode seeking and AC-GAN classifier heads. `dcgan`: the
+classic baseline, BCE loss, unconditional, no EMA.
 """
 from __future__ import annotations
 
@@ -41,6 +42,28 @@ def mode_seeking_loss(images_a, images_b, noise_a, noise_b) -> torch.Tensor:
     return 1 / (ratio.mean() + 1e-5)
 
 
+def class_labels(data: ImageTextDataset, columns: list[str]) -> tuple[torch.Tensor, list[int]]:
+    """(N, columns) class indices of each item among its column's 40 most common values (-100, which
+    cross-entropy ignores, for other or missing values) and the class count per column."""
+    vocabulary = data.vocabulary(tuple(columns))
+    missing = [c for c in columns if c not in vocabulary]
+    if missing:
+        raise ValueError(f"--classify: the data has no column {', '.join(missing)}")
+    index = [{v: i for i, v in enumerate(vocabulary[c])} for c in columns]
+    labels = torch.tensor([[index[j].get(a.get(c), -100) for j, c in enumerate(columns)] for a in data.attributes])
+    return labels, [len(vocabulary[c]) for c in columns]
+
+
+def classification_loss(logits: torch.Tensor, labels: torch.Tensor, classes: list[int]) -> torch.Tensor:
+    """Cross-entropy summed over the columns, each averaged over the items that have a label."""
+    total = logits.new_zeros((), dtype=torch.float32)
+    for column, column_logits in enumerate(logits.float().split(classes, dim=1)):
+        target = labels[:, column]
+        if (target >= 0).any():
+            total = total + F.cross_entropy(column_logits, target, ignore_index=-100)
+    return total
+
+
 class GANTask:
     def __init__(self, options: dict, data: ImageTextDataset, accelerator):
         self.options, self.accelerator = options, accelerator
@@ -62,17 +85,25 @@ class GANTask:
                     self.cond_alt = torch.where(torch.tensor([a is None for a in alt]).unsqueeze(1), self.cond, caption_embeddings(alt, cache_dir))
             self.sample_prompts = options.get("sample_prompts") or self._default_prompts(data)
             self.sample_cond = encode_text(self.sample_prompts)
+        self.classify_weight = options["classify_weight"] if options["classify"] else 0.0
+        classes: list[int] = []
+        if self.classify_weight:
+            if not self.conditional:
+                raise ValueError("--classify needs the conditional sngan model and captions: the generator learns a class from its prompt")
+            self.labels, classes = class_labels(data, options["classify"])
 
         generator_class, discriminator_class = ARCHITECTURES[self.arch]
         torch.manual_seed(self.seed)
         if self.arch == "sngan":
             cond_dim = EMBEDDING_DIM if self.conditional else 0
             G = generator_class(resolution=options["resolution"], cond_dim=cond_dim)
-            D = discriminator_class(resolution=options["resolution"], cond_dim=cond_dim, batch_norm=options.get("d_batch_norm", True))
+            D = discriminator_class(resolution=options["resolution"], cond_dim=cond_dim, batch_norm=options.get("d_batch_norm", True),
+                                    classes=tuple(classes))
             self.loss = "hinge"
         else:
             G, D = generator_class(resolution=options["resolution"]), discriminator_class(resolution=options["resolution"])
             self.loss = "bce"
+        self.classes = classes
         self.noise_dim = G.config.noise_dim
         self.ema_decay = options["ema"] if self.arch == "sngan" else 0.0
         self.G_ema = copy.deepcopy(G).eval().requires_grad_(False) if self.ema_decay else None
@@ -121,7 +152,12 @@ class GANTask:
         with torch.no_grad(), acc.autocast():
             fake = self._unwrapped(self.G)(sample_noise(len(idx), self.noise_dim, g).to(device), cond)
         with acc.autocast():
-            loss_real = self._d_loss(self.D(augment(real), cond), real=True)
+            if self.classify_weight:  # the heads learn from real images only; G is then scored against them
+                scores, logits = self.D(augment(real), cond, classify=True)
+                loss_cls_real = classification_loss(logits, self.labels[idx].to(device), self.classes)
+                loss_real = self._d_loss(scores, real=True) + self.classify_weight * loss_cls_real
+            else:
+                loss_real = self._d_loss(self.D(augment(real), cond), real=True)
         acc.backward(loss_real)
         with acc.autocast():
             loss_fake = self._d_loss(self.D(augment(fake.detach()), cond), real=False)
@@ -134,11 +170,19 @@ class GANTask:
         noise = sample_noise(len(idx), self.noise_dim, g).to(device)
         mode_seeking = self.options["mode_seeking"] if self.conditional else 0.0
         half = len(idx) // 2
-        if mode_seeking:  # the second half repeats the first half's captions with other noise
+        if mode_seeking:  # the second half repeats the first half's items (captions, labels) with other noise
+            idx = torch.cat([idx[:half], idx[:half], idx[2 * half:]])
             cond = torch.cat([cond[:half], cond[:half], cond[2 * half:]])
+        logs = {}
         with acc.autocast():
             fake = self.G(noise, cond)
-            loss_g = self._g_loss(D(augment(fake), cond))
+            if self.classify_weight:
+                scores, logits = D(augment(fake), cond, classify=True)
+                loss_cls_fake = classification_loss(logits, self.labels[idx].to(device), self.classes)
+                loss_g = self._g_loss(scores) + self.classify_weight * loss_cls_fake
+                logs = {"cls_real": loss_cls_real.item(), "cls_fake": loss_cls_fake.item()}
+            else:
+                loss_g = self._g_loss(D(augment(fake), cond))
             if mode_seeking:
                 loss_g = loss_g + mode_seeking * mode_seeking_loss(fake[:half], fake[half:2 * half], noise[:half], noise[half:2 * half])
         acc.backward(loss_g)
@@ -148,7 +192,7 @@ class GANTask:
 
         if self.G_ema is not None:
             self._update_ema(min(self.ema_decay, (1 + step) / (10 + step)))  # warm-up: early EMA must not stay at the init
-        return {"loss_d": (loss_real + loss_fake).item(), "loss_g": loss_g.item()}
+        return {"loss_d": (loss_real + loss_fake).item(), "loss_g": loss_g.item(), **logs}
 
     @torch.no_grad()
     def _update_ema(self, decay: float):

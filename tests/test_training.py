@@ -16,7 +16,9 @@ from conftest import ROOT, make_class_folder, make_metadata_folder
 from core.checkpoints import CheckpointError, load_pretrained, load_training_state
 from gan.generate import TextToProduct
 from gan.model import ConditionalGenerator
-from gan.training import mode_seeking_loss
+from core.data import ImageTextDataset
+from gan.model import ProjectionDiscriminator
+from gan.training import class_labels, mode_seeking_loss
 
 FAST = ["--batch-size", "4", "--sample-every", "1000", "--log-every", "1"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
@@ -143,6 +145,32 @@ def test_mode_seeking_rewards_seeds_that_differ_and_trains_with_odd_batches(meta
     assert state["step"] == 2 and all(torch.isfinite(t).all() for t in state["task"]["G"].values() if t.is_floating_point())
 
 
+def test_classifier_heads_learn_the_metadata_column_from_real_images(metadata_folder, tmp_path):
+    data = ImageTextDataset(metadata_folder, 64, "train", val_fraction=0.0)
+    labels, classes = class_labels(data, ["baseColour", "gender"])
+    assert classes == [len(set(a["baseColour"] for a in data.attributes)), 2]
+    run = tmp_path / "r"
+    run_train("gan", "--data", metadata_folder, "--out", run, "--max-steps", "40", "--classify", "baseColour",
+              "--classify-weight", "1", "--val-fraction", "0", "--batch-size", "8", "--sample-every", "1000", "--log-every", "1")
+    D = ProjectionDiscriminator(cond_dim=384, classes=(classes[0],))
+    D.load_state_dict(load_training_state(run / "state.safetensors")["task"]["D"])
+    with torch.no_grad():
+        _, logits = D.train()(data.images.float() / 127.5 - 1, torch.zeros(len(data), 384), classify=True)
+    accuracy = (logits.argmax(1) == labels[:, 0]).float().mean()
+    assert accuracy > 2 / classes[0], accuracy  # chance is 1 / classes
+    logged = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert logged[-1]["cls_real"] < logged[0]["cls_real"]
+    # the heads are part of the discriminator: a resume without them is refused, not crashed
+    resumed = run_train("gan", "--data", metadata_folder, "--out", run, "--max-steps", "41", "--resume", *FAST, check=False)
+    assert resumed.returncode == 2 and "classify" in resumed.stderr
+
+
+def test_classify_with_a_column_the_data_lacks_is_refused(metadata_folder, tmp_path):
+    result = run_train("gan", "--data", metadata_folder, "--out", tmp_path / "r", "--max-steps", "1",
+                       "--classify", "season", *FAST, check=False)
+    assert result.returncode == 2 and "no column season" in result.stderr
+
+
 def test_vae_trains_exports_and_encodes(metadata_folder, tmp_path):
     from latent.studio import Studio
     from latent.directions import compute_directions
@@ -215,7 +243,7 @@ def test_two_process_accelerate_run(tmp_path):
     out = subprocess.run(["accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
                           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29533",
                           str(ROOT / "train.py"), "gan", "--data", str(folder), "--out", str(tmp_path / "r"),
-                          "--max-steps", "3", "--checkpoint-every", "2", *FAST],
+                          "--max-steps", "3", "--checkpoint-every", "2", "--classify", "baseColour", "--mode-seeking", "0.1", *FAST],
                          capture_output=True, text=True, timeout=300, env=ENV, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "× 2" in out.stdout
