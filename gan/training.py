@@ -133,6 +133,14 @@ class GANTask:
             return -scores.mean()
         return F.binary_cross_entropy_with_logits(scores, torch.ones_like(scores))
 
+    def _judge(self, D, images: torch.Tensor, cond: torch.Tensor | None, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """D's realness scores, and its classifier heads' cross-entropy against the items' labels (0 without --classify)."""
+        if not self.classify_weight:
+            scores = D(images, cond)
+            return scores, scores.new_zeros(())
+        scores, logits = D(images, cond, classify=True)
+        return scores, classification_loss(logits, self.labels[idx].to(scores.device), self.classes)
+
     def train_step(self, step: int) -> dict[str, float]:
         acc = self.accelerator
         device = acc.device
@@ -152,12 +160,9 @@ class GANTask:
         with torch.no_grad(), acc.autocast():
             fake = self._unwrapped(self.G)(sample_noise(len(idx), self.noise_dim, g).to(device), cond)
         with acc.autocast():
-            if self.classify_weight:  # the heads learn from real images only; G is then scored against them
-                scores, logits = self.D(augment(real), cond, classify=True)
-                loss_cls_real = classification_loss(logits, self.labels[idx].to(device), self.classes)
-                loss_real = self._d_loss(scores, real=True) + self.classify_weight * loss_cls_real
-            else:
-                loss_real = self._d_loss(self.D(augment(real), cond), real=True)
+            # the heads learn from real images only; G is then scored against them
+            scores, loss_cls_real = self._judge(self.D, augment(real), cond, idx)
+            loss_real = self._d_loss(scores, real=True) + self.classify_weight * loss_cls_real
         acc.backward(loss_real)
         with acc.autocast():
             loss_fake = self._d_loss(self.D(augment(fake.detach()), cond), real=False)
@@ -173,16 +178,10 @@ class GANTask:
         if mode_seeking:  # the second half repeats the first half's items (captions, labels) with other noise
             idx = torch.cat([idx[:half], idx[:half], idx[2 * half:]])
             cond = torch.cat([cond[:half], cond[:half], cond[2 * half:]])
-        logs = {}
         with acc.autocast():
             fake = self.G(noise, cond)
-            if self.classify_weight:
-                scores, logits = D(augment(fake), cond, classify=True)
-                loss_cls_fake = classification_loss(logits, self.labels[idx].to(device), self.classes)
-                loss_g = self._g_loss(scores) + self.classify_weight * loss_cls_fake
-                logs = {"cls_real": loss_cls_real.item(), "cls_fake": loss_cls_fake.item()}
-            else:
-                loss_g = self._g_loss(D(augment(fake), cond))
+            scores, loss_cls_fake = self._judge(D, augment(fake), cond, idx)
+            loss_g = self._g_loss(scores) + self.classify_weight * loss_cls_fake
             if mode_seeking:
                 loss_g = loss_g + mode_seeking * mode_seeking_loss(fake[:half], fake[half:2 * half], noise[:half], noise[half:2 * half])
         acc.backward(loss_g)
@@ -192,7 +191,10 @@ class GANTask:
 
         if self.G_ema is not None:
             self._update_ema(min(self.ema_decay, (1 + step) / (10 + step)))  # warm-up: early EMA must not stay at the init
-        return {"loss_d": (loss_real + loss_fake).item(), "loss_g": loss_g.item(), **logs}
+        logs = {"loss_d": (loss_real + loss_fake).item(), "loss_g": loss_g.item()}
+        if self.classify_weight:
+            logs.update(cls_real=loss_cls_real.item(), cls_fake=loss_cls_fake.item())
+        return logs
 
     @torch.no_grad()
     def _update_ema(self, decay: float):
