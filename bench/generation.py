@@ -2,7 +2,11 @@
 
     python bench/generation.py --data ../shared/data/fashion-products \\
         --model shipped=checkpoints/gan-fashion64 --model ours-30min=runs/gan-ac-30-export \\
-        --model dcgan-30min=runs/gan-dcgan/export --train-speed
+        --model dcgan-30min-bf16=runs/gan-dcgan-bf16/export --train-speed
+
+    # the DCGAN baseline: the same command and budget as ours-30min, with --arch dcgan
+    python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
+        --checkpoint-every 200 --sample-every 200 --max-minutes 30
 
 Protocol (fixed so runs compare):
 - real set: the first 2,000 validation images (hash split of train.py, 5 %); floor: 2,000 training
