@@ -88,7 +88,7 @@ def probe_picks(pipe: TextToProduct, protocol: Protocol) -> dict:
     for column in ("articleType", "baseColour"):
         probe = protocol.probes[column]
         candidates = features[probe.rows]
-        true = torch.tensor([probe.classes.index(label) for label in probe.labels])
+        true = torch.tensor([probe.model.index[label] for label in probe.labels])
         likelihood = probe.model.probabilities(candidates.flatten(0, 1)).view(len(probe.rows), CANDIDATES, -1)
         best = likelihood[torch.arange(len(true)), :, true].argmax(1)
         row[f"acc_{column}"] = probe.model.accuracy(candidates[torch.arange(len(true)), best], probe.labels)
@@ -123,8 +123,8 @@ def render_table(r: dict) -> str:
     for name in ("off", "best_of_4"):
         row = r["reranking"][name]
         lines.append(f"| {name} | {row['fd']:.2f} | {row['acc_articleType']:.3f} | {row['acc_baseColour']:.3f} | {row['ms_generate_8']:.1f} | {row['ms_generate_files_8']:.1f} |")
-    oracle = r["reranking"]["probe_picks"]
-    lines.append(f"| upper bound: the probe picks | | {oracle['acc_articleType']:.3f} | {oracle['acc_baseColour']:.3f} | | |")
+    picks = r["reranking"]["probe_picks"]
+    lines.append(f"| upper bound: the probe picks | | {picks['acc_articleType']:.3f} | {picks['acc_baseColour']:.3f} | | |")
     off, on = r["reranking"]["off"], r["reranking"]["best_of_4"]
     lines.append(f"accuracy gain: articleType {100 * (on['acc_articleType'] - off['acc_articleType']):+.1f} points, "
                  f"baseColour {100 * (on['acc_baseColour'] - off['acc_baseColour']):+.1f} points; latency ×{on['ms_generate_8'] / off['ms_generate_8']:.2f} "

@@ -14,10 +14,9 @@ import torch
 
 from conftest import ROOT, make_class_folder, make_metadata_folder
 from core.checkpoints import CheckpointError, load_pretrained, load_training_state
-from gan.generate import TextToProduct
-from gan.model import ConditionalGenerator
 from core.data import ImageTextDataset
-from gan.model import ProjectionDiscriminator
+from gan.generate import TextToProduct
+from gan.model import ConditionalGenerator, ProjectionDiscriminator
 from gan.training import class_labels, mode_seeking_loss
 
 FAST = ["--batch-size", "4", "--sample-every", "1000", "--log-every", "1"]
