@@ -9,9 +9,10 @@ Protocol (`core/evaluation.py` for the real set, features, Fréchet distance and
   the studio's sampler) and, for reference, 2,000 draws from the N(0, I) prior; the GAN: one image
   per validation caption (the generation benchmark's set);
 - directions: for each named slider whose value a probe knows, `--starts` starting points (VAE:
-  encoded validation images; GAN: seed i + validation caption i), moved by +2σ; success = the
-  probe's probability of that value goes up. Colour sliders also report how often the
-  articleType probe's prediction stays the same;
+  encoded validation images; GAN: seed i + validation caption i), moved by +2σ (σ: the data's
+  standard deviation along the direction) and, separately, by the slider at +1 (one class gap);
+  success = the probe's probability of that value goes up. Colour sliders also report how often
+  the articleType probe's prediction stays the same;
 - latency (median, one process, batch 1): encode a 640×480 photo, one slider update (3 sliders
   set), one 8-frame morph; the baseline is one Generate-tab image from a new prompt (text encoding
   included) in the same process.
@@ -66,34 +67,45 @@ def starting_points(studio: Studio, protocol: Protocol, count: int):
     return [studio.start(i, protocol.captions[i] or "product") for i in range(count)]
 
 
+def moved(studio: Studio, start: Edit, name: str, step: str) -> Edit:
+    """`start` moved along one named direction: by STEP σ (the issue's measure), or by the slider at +1."""
+    if step == "slider_1":
+        return start.with_sliders({name: 1.0})
+    i = studio.directions.index(name)
+    return Edit(start.base + STEP * studio.directions.sigma[i] * studio.directions.vectors[i])
+
+
 def directions(studio: Studio, protocol: Protocol, count: int) -> dict:
     starts = starting_points(studio, protocol, count)
     base_features = cached_features(studio.pixels(starts), "latent-start")
     category = protocol.probes["articleType"].model
     base_category = category.predict(base_features)
-    per_direction = {}
-    for name in studio.directions.names:
-        if "=" not in name:
-            continue
-        column, value = name.split("=", 1)
-        probe = protocol.probes.get(column)
-        if probe is None or value not in probe.classes:
-            continue
-        moved_features = cached_features(studio.pixels([s.with_sliders({name: STEP}) for s in starts]), "latent-moved")
-        k = probe.classes.index(value)
-        before, after = probe.model.probabilities(base_features)[:, k], probe.model.probabilities(moved_features)[:, k]
-        row = {"raised": float((after > before).float().mean()), "p_before": float(before.mean()), "p_after": float(after.mean())}
-        if column == "baseColour":
-            row["category_kept"] = sum(a == b for a, b in zip(base_category, category.predict(moved_features))) / len(starts)
-        per_direction[name] = row
-    per_attribute = {}
-    for name, row in per_direction.items():
-        per_attribute.setdefault(name.split("=")[0], []).append(row)
-    summary = {column: {"directions": len(rows), "raised": sum(r["raised"] for r in rows) / len(rows),
-                        "directions_raising_80pct": sum(r["raised"] >= 0.8 for r in rows),
-                        **({"category_kept": sum(r["category_kept"] for r in rows) / len(rows)} if column == "baseColour" else {})}
-               for column, rows in per_attribute.items()}
-    return {"per_direction": per_direction, "per_attribute": summary}
+    out = {}
+    for step in ("sigma", "slider_1"):
+        per_direction = {}
+        for name in studio.directions.names:
+            if "=" not in name:
+                continue
+            column, value = name.split("=", 1)
+            probe = protocol.probes.get(column)
+            if probe is None or value not in probe.classes:
+                continue
+            moved_features = cached_features(studio.pixels([moved(studio, s, name, step) for s in starts]), "latent-moved")
+            k = probe.classes.index(value)
+            before, after = probe.model.probabilities(base_features)[:, k], probe.model.probabilities(moved_features)[:, k]
+            row = {"raised": float((after > before).float().mean()), "p_before": float(before.mean()), "p_after": float(after.mean())}
+            if column == "baseColour":
+                row["category_kept"] = sum(a == b for a, b in zip(base_category, category.predict(moved_features))) / len(starts)
+            per_direction[name] = row
+        per_attribute = {}
+        for name, row in per_direction.items():
+            per_attribute.setdefault(name.split("=")[0], []).append(row)
+        summary = {column: {"directions": len(rows), "raised": sum(r["raised"] for r in rows) / len(rows),
+                            "directions_raising_80pct": sum(r["raised"] >= 0.8 for r in rows),
+                            **({"category_kept": sum(r["category_kept"] for r in rows) / len(rows)} if column == "baseColour" else {})}
+                   for column, rows in per_attribute.items()}
+        out[step] = {"per_direction": per_direction, "per_attribute": summary}
+    return out
 
 
 def latency(studio: Studio, baseline: TextToProduct) -> dict:
@@ -146,11 +158,12 @@ def render_table(results: dict) -> str:
         f"| FD reconstructions (floor {results['protocol']['floor_fd']:.2f}) | {v['fd_reconstruction']:.2f} | — |",
         f"| FD random samples | {v['fd_samples']:.2f} (prior N(0,I): {v['fd_prior_samples']:.2f}) | {g['fd_samples']:.2f} |",
     ]
-    columns = sorted(set(v["directions"]["per_attribute"]) | set(g["directions"]["per_attribute"]))
-    for column in columns:
-        cell = lambda r: (f"{r['raised']:.0%} raised ({r['directions_raising_80pct']}/{r['directions']} sliders ≥ 80 %)"
-                          + (f"; category kept {r['category_kept']:.0%}" if "category_kept" in r else "")) if r else "—"
-        lines.append(f"| +{results['protocol']['step_sigma']:g}σ {column} | {cell(v['directions']['per_attribute'].get(column))} | {cell(g['directions']['per_attribute'].get(column))} |")
+    cell = lambda r: (f"{r['raised']:.0%} raised ({r['directions_raising_80pct']}/{r['directions']} sliders ≥ 80 %)"
+                      + (f"; category kept {r['category_kept']:.0%}" if "category_kept" in r else "")) if r else "—"
+    for step, label in (("sigma", f"+{results['protocol']['step_sigma']:g}σ"), ("slider_1", "slider +1")):
+        vs, gs = v["directions"][step]["per_attribute"], g["directions"][step]["per_attribute"]
+        for column in sorted(set(vs) | set(gs)):
+            lines.append(f"| {label} {column} | {cell(vs.get(column))} | {cell(gs.get(column))} |")
     for key, label in (("encode", "encode a photo"), ("slider_update", "slider update"), ("morph_8", "8-frame morph"), ("generate_baseline", "baseline: Generate 1 image")):
         lines.append(f"| {label} (ms) | {v['latency_ms'].get(key, float('nan')):.1f} | {g['latency_ms'].get(key, float('nan')):.1f} |")
     return "\n".join(lines)

@@ -11,6 +11,13 @@
   with the class-mean one). Colour directions are made orthogonal to the category directions
   (InterFaceGAN's conditional manipulation) so "more red" does not turn a shirt into a bag.
 
+A slider's unit is the latent distance one step moves. Principal sliders step by σ, the spread of
+the data along the axis. A named slider steps by its class gap, the distance between the means of
+the products with and without the value along its normal: +1 carries a typical other product to a
+typical one with the value. σ is the wrong unit there: most products sit near the mean and a few
+(the ones whose captions say "Red") far out, so on the 180-minute GAN "Men Red Tshirts" lies 5σ
+from "Men White Tshirts" along "Red", and a ±3σ slider could never get there.
+
     python -m latent.directions checkpoints/vae-fashion64 --data ../shared/data/fashion-products
 """
 from __future__ import annotations
@@ -38,7 +45,8 @@ KEEP_CATEGORY = {"baseColour": "articleType"}  # colour sliders are made orthogo
 class Directions:
     names: list[str]        # "baseColour=Red" (named) or "PC 1" (principal)
     vectors: torch.Tensor   # (n, d), unit length
-    sigma: torch.Tensor     # (n,) standard deviation of the latents along each direction: the slider's unit
+    sigma: torch.Tensor     # (n,) standard deviation of the latents along each direction
+    unit: torch.Tensor      # (n,) latent distance of one slider step: the class gap (named) or σ (principal)
     mean: torch.Tensor      # (d,) mean latent of the data
     scale: torch.Tensor     # (d, d) lower-triangular factor of the latents' covariance, for random starts
     model_id: str
@@ -55,7 +63,7 @@ class Directions:
 
     def save(self, folder: str | Path) -> Path:
         path = Path(folder) / FILE
-        tensors = {"vectors": self.vectors.contiguous(), "sigma": self.sigma, "mean": self.mean, "scale": self.scale.contiguous()}
+        tensors = {"vectors": self.vectors.contiguous(), "sigma": self.sigma, "unit": self.unit, "mean": self.mean, "scale": self.scale.contiguous()}
         with atomic_path(path) as tmp:
             save_file(tensors, str(tmp), metadata={"names": json.dumps(self.names), "model_id": self.model_id})
         return path
@@ -69,9 +77,10 @@ class Directions:
             with safe_open(str(path), framework="pt") as f:
                 meta = f.metadata()
                 tensors = {k: f.get_tensor(k).float() for k in f.keys()}
-            directions = cls(json.loads(meta["names"]), tensors["vectors"], tensors["sigma"], tensors["mean"], tensors["scale"], meta["model_id"])
+            directions = cls(json.loads(meta["names"]), tensors["vectors"], tensors["sigma"], tensors["unit"], tensors["mean"],
+                             tensors["scale"], meta["model_id"])
         except Exception as e:
-            raise CheckpointError(f"{path} is damaged ({type(e).__name__}); recompute it with `python -m latent.directions {folder} --data DIR`") from None
+            raise CheckpointError(f"{path} is damaged or from an older version ({type(e).__name__}); recompute it with `python -m latent.directions {folder} --data DIR`") from None
         if space is not None and directions.model_id != space.id:
             raise CheckpointError(f"{path} was computed for another version of the model; recompute it with "
                                   f"`python -m latent.directions {folder} --data DIR`")
@@ -125,7 +134,7 @@ def dataset_latents(space: LatentSpace, data, limit: int, seed: int) -> tuple[to
 def compute_directions(space: LatentSpace, data, principal: int = 10, per_attribute: int = 12,
                        min_count: int = 100, limit: int = 12_000, seed: int = 0) -> Directions:
     latents, features, items = dataset_latents(space, data, limit, seed)
-    named, vectors = [], []
+    named, vectors, members = [], [], []
     by_attribute: dict[str, list[int]] = {}
     for attribute in ATTRIBUTES:
         values = [data.attributes[i].get(attribute) for i in items]
@@ -136,6 +145,7 @@ def compute_directions(space: LatentSpace, data, principal: int = 10, per_attrib
             positive = torch.tensor([v == value for v in values])
             by_attribute.setdefault(attribute, []).append(len(vectors))
             named.append(f"{attribute}={value}")
+            members.append(positive)
             vector = torch.zeros(latents.shape[1])
             vector[space.attribute_dims] = boundary(latents[:, space.attribute_dims], positive)
             vectors.append(vector)
@@ -147,11 +157,14 @@ def compute_directions(space: LatentSpace, data, principal: int = 10, per_attrib
     pcs = principal_directions(features, latents, min(principal, latents.shape[1]))
     all_vectors = torch.cat([torch.stack(vectors), pcs]) if vectors else pcs
     centred = latents - latents.mean(0)
-    sigma = (centred @ all_vectors.T).std(0)
+    coordinates = centred @ all_vectors.T
+    sigma = coordinates.std(0)
+    gaps = [coordinates[m, i].mean() - coordinates[~m, i].mean() for i, m in enumerate(members)]
+    unit = torch.cat([torch.stack(gaps), sigma[len(members):]]) if gaps else sigma
     covariance = centred.T @ centred / (len(latents) - 1)
     scale = torch.linalg.cholesky(covariance + 1e-5 * torch.eye(len(covariance)))
     names = named + [f"PC {i + 1}" for i in range(len(pcs))]
-    return Directions(names, all_vectors, sigma, latents.mean(0), scale, space.id)
+    return Directions(names, all_vectors, sigma, unit, latents.mean(0), scale, space.id)
 
 
 def main(argv=None) -> int:

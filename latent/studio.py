@@ -6,9 +6,11 @@
     studio.render(edit).save("red_shirt.png")
     frames = studio.morph(edit, studio.start(seed=7), frames=8)
 
-An `Edit` is a base latent + slider values (in standard deviations of the data along each
-direction); it round-trips through JSON so a designer can share it. The JSON names the model it
-was made with and is refused, with a clear message, by any other model.
+An `Edit` is a base latent + slider values, each in its direction's unit (a named slider's +1 moves
+by the gap between products with and without that value, a principal slider's by one standard
+deviation of the data; see `latent/directions.py`). It round-trips through JSON so a designer can
+share it; the JSON names the model it was made with and is refused, with a clear message, by any
+other model.
 """
 from __future__ import annotations
 
@@ -116,12 +118,12 @@ class Studio:
         return out
 
     def latent(self, edit: Edit) -> torch.Tensor:
-        """base + Σ value × σ × direction (+ amount × σ̄ × the phrase direction at the base)."""
+        """base + Σ value × unit × direction (+ amount × σ̄ × the phrase direction at the base)."""
         sliders = self.check_sliders(edit.sliders)
         latent = edit.base.clone().float()
         for name, value in sliders.items():
             i = self.directions.index(name)
-            latent += value * self.directions.sigma[i] * self.directions.vectors[i]
+            latent += value * self.directions.unit[i] * self.directions.vectors[i]
         if edit.phrase and edit.phrase_amount:
             latent += self.phrase_offset(edit.base, edit.phrase, check_amount(edit.phrase_amount))
         return latent

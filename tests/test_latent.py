@@ -11,7 +11,7 @@ from PIL import Image
 
 from conftest import ROOT, SHIPPED_GAN
 from core.images import ImageError
-from latent.directions import Directions, boundary, orthogonal_to, principal_directions
+from latent.directions import Directions, boundary, compute_directions, orthogonal_to, principal_directions
 from latent.space import LatentError
 from latent.studio import Studio, save_gif
 
@@ -50,6 +50,35 @@ def test_boundary_finds_the_attribute_axis_and_orthogonalisation_removes_another
     assert abs(cleaned.norm().item() - 1) < 1e-5 and torch.allclose(others @ cleaned, torch.zeros(2), atol=1e-5)
 
 
+class LatentsAsImages:
+    """A stand-in latent space and dataset whose "images" already are latents, for compute_directions."""
+    id, attribute_dims = "synthetic", slice(None)
+
+    def __init__(self, latents: torch.Tensor, colours: list[str]):
+        self.images, self.attributes = latents, [{"baseColour": c} for c in colours]
+
+    def __len__(self):
+        return len(self.images)
+
+    def encode_pixels(self, images):
+        return images
+
+
+def test_a_named_slider_at_one_takes_a_typical_other_product_to_a_typical_one_with_the_value():
+    g = torch.Generator().manual_seed(3)
+    red = torch.rand(4000, generator=g) < 0.1    # few red products, far out along one axis: σ is much smaller than the gap
+    latents = torch.randn(4000, 6, generator=g)
+    latents[red, 0] += 4.0
+    fake = LatentsAsImages(latents, ["Red" if r else "Blue" for r in red])
+    d = compute_directions(fake, fake, principal=3, min_count=50)
+    i = d.index("baseColour=Red")
+    step = d.unit[i] * d.vectors[i]
+    assert torch.allclose(latents[~red].mean(0) + step, latents[red].mean(0), atol=0.15)
+    assert d.unit[i] > 1.8 * d.sigma[i]
+    principal = [k for k, n in enumerate(d.names) if "=" not in n]
+    assert torch.equal(d.unit[principal], d.sigma[principal])
+
+
 def red_share(image: Image.Image) -> float:
     """Fraction of pixels that are clearly red (hue near 0°, saturated, not too dark)."""
     hsv = np.asarray(image.convert("HSV")).astype(int)
@@ -68,7 +97,7 @@ def test_shipped_directions_are_unit_length_with_principal_orthogonal(studio):
     principal = d.vectors[[i for i, n in enumerate(d.names) if "=" not in n]]
     assert len(principal) >= 8
     assert torch.allclose(principal @ principal.T, torch.eye(len(principal)), atol=1e-3)
-    assert (d.sigma > 0).all()
+    assert (d.sigma > 0).all() and (d.unit > 0).all()
     assert 8 <= len(studio.default_sliders()) <= 12
     assert "baseColour=Red" in d.names and "articleType=Tshirts" in d.names
 
