@@ -97,15 +97,19 @@ def directions(studio: Studio, protocol: Protocol, count: int) -> dict:
             if column == "baseColour":
                 row["category_kept"] = sum(a == b for a, b in zip(base_category, category.predict(moved_features))) / len(starts)
             per_direction[name] = row
-        per_attribute = {}
-        for name, row in per_direction.items():
-            per_attribute.setdefault(name.split("=")[0], []).append(row)
-        summary = {column: {"directions": len(rows), "raised": sum(r["raised"] for r in rows) / len(rows),
-                            "directions_raising_80pct": sum(r["raised"] >= 0.8 for r in rows),
-                            **({"category_kept": sum(r["category_kept"] for r in rows) / len(rows)} if column == "baseColour" else {})}
-                   for column, rows in per_attribute.items()}
-        out[step] = {"per_direction": per_direction, "per_attribute": summary}
+        out[step] = {"per_direction": per_direction, "per_attribute": per_attribute(per_direction)}
     return out
+
+
+def per_attribute(per_direction: dict) -> dict:
+    """Rows of the named directions → one summary per attribute column."""
+    columns = {}
+    for name, row in per_direction.items():
+        columns.setdefault(name.split("=")[0], []).append(row)
+    return {column: {"directions": len(rows), "raised": sum(r["raised"] for r in rows) / len(rows),
+                     "directions_raising_80pct": sum(r["raised"] >= 0.8 for r in rows),
+                     **({"category_kept": sum(r["category_kept"] for r in rows) / len(rows)} if column == "baseColour" else {})}
+            for column, rows in columns.items()}
 
 
 def latency(studio: Studio, baseline: TextToProduct) -> dict:
