@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     vae.add_argument("--lr", type=float, default=5e-4)
     vae.add_argument("--kl-weight", type=float, default=5e-6, help="per nat of KL (see vae/training.py)")
     vae.add_argument("--perceptual-weight", type=float, default=0.05, help="EfficientNet-Lite0 feature distance; 0 turns it off")
+    vae.add_argument("--classify", nargs="*", default=None, metavar="COLUMN",
+                     help="metadata columns (e.g. articleType baseColour) a linear head must read from the latent, "
+                          "so each value lies along a line there (what the named sliders move along)")
+    vae.add_argument("--classify-weight", type=float, default=0.01, help="weight of the --classify cross-entropy (the MSE is ≈ 0.02)")
 
     match = sub.add_parser("match", help="text–image matching heads on the frozen MiniLM and EfficientNet-Lite0 towers")
     add_common(match)

@@ -72,18 +72,30 @@ class Protocol:
         return frechet_distance(self.real, features)
 
     @cached_property
+    def probe_items(self) -> torch.Tensor:
+        """The training items the probes learn from."""
+        return torch.randperm(len(self.train), generator=torch.Generator().manual_seed(2))[:self.probe_train]
+
+    @cached_property
     def probes(self) -> dict[str, Probe]:
-        probe_idx = torch.randperm(len(self.train), generator=torch.Generator().manual_seed(2))[:self.probe_train]
-        features = cached_features(self.train.images[probe_idx], "probe")
+        features = cached_features(self.train.images[self.probe_items], "probe")
         out = {}
-        for column, top in PROBE_COLUMNS.items():
-            counts = Counter(a.get(column) for a in self.train.attributes if a.get(column))
-            classes = [c for c, _ in counts.most_common(top)]
-            if len(classes) < 2:
-                continue
-            keep = [j for j, i in enumerate(probe_idx.tolist()) if self.train.attributes[i].get(column) in classes]
-            model = LinearProbe(classes).fit(features[keep], [self.train.attributes[probe_idx[j]][column] for j in keep])
-            rows = [i for i in range(self.n) if self.val.attributes[i].get(column) in classes]
+        for column, model in attribute_probes(self.train, self.probe_items.tolist(), features).items():
+            rows = [i for i in range(self.n) if self.val.attributes[i].get(column) in model.index]
             labels = [self.val.attributes[i][column] for i in rows]
             out[column] = Probe(column, model, rows, labels, model.accuracy(self.real[rows], labels))
         return out
+
+
+def attribute_probes(data: ImageTextDataset, items: list[int], features: torch.Tensor) -> dict[str, LinearProbe]:
+    """One linear probe per column of PROBE_COLUMNS (over its most common values in `data`), fitted on
+    the `features` of `items` that carry one of those values."""
+    out = {}
+    for column, top in PROBE_COLUMNS.items():
+        counts = Counter(a.get(column) for a in data.attributes if a.get(column))
+        classes = [c for c, _ in counts.most_common(top)]
+        if len(classes) < 2:
+            continue
+        keep = [j for j, i in enumerate(items) if data.attributes[i].get(column) in classes]
+        out[column] = LinearProbe(classes).fit(features[keep], [data.attributes[items[j]][column] for j in keep])
+    return out

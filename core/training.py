@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Protocol
 
 import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from core.checkpoints import CheckpointError, atomic_path, load_training_state, save_training_state, write_text_atomic
+from core.data import ImageTextDataset
 
 STATE_FILE = "state.safetensors"
 
@@ -88,6 +90,28 @@ def batch_indices(step: int, num_items: int, global_batch: int, seed: int, rank:
         order = order.repeat(math.ceil(global_batch / num_items))
     batch = order[position * global_batch:(position + 1) * global_batch]
     return batch[rank::world]
+
+
+def class_labels(data: ImageTextDataset, columns: list[str]) -> tuple[torch.Tensor, list[int]]:
+    """(N, columns) class indices of each item among its column's 40 most common values (-100, which
+    cross-entropy ignores, for other or missing values) and the class count per column."""
+    vocabulary = data.vocabulary(tuple(columns))
+    missing = [c for c in columns if c not in vocabulary]
+    if missing:
+        raise ValueError(f"--classify: the data has no column {', '.join(missing)}")
+    index = [{v: i for i, v in enumerate(vocabulary[c])} for c in columns]
+    labels = torch.tensor([[index[j].get(a.get(c), -100) for j, c in enumerate(columns)] for a in data.attributes])
+    return labels, [len(vocabulary[c]) for c in columns]
+
+
+def classification_loss(logits: torch.Tensor, labels: torch.Tensor, classes: list[int]) -> torch.Tensor:
+    """Cross-entropy summed over the columns, each averaged over the items that have a label."""
+    total = logits.new_zeros((), dtype=torch.float32)
+    for column, column_logits in enumerate(logits.float().split(classes, dim=1)):
+        target = labels[:, column]
+        if (target >= 0).any():
+            total = total + F.cross_entropy(column_logits, target, ignore_index=-100)
+    return total
 
 
 class Trainer:

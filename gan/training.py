@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from core.checkpoints import export_pretrained
 from core.data import ImageTextDataset
 from core.text import EMBEDDING_DIM, caption_embeddings, encode_text
-from core.training import batch_indices, step_generator
+from core.training import batch_indices, class_labels, classification_loss, step_generator
 from gan.augment import check_policy, diff_augment
 from gan.model import ARCHITECTURES
 from gan.generate import sample_noise
@@ -40,28 +40,6 @@ def mode_seeking_loss(images_a, images_b, noise_a, noise_b) -> torch.Tensor:
     0.1 keeps the images."""
     ratio = (images_a - images_b).abs().float().mean(dim=(1, 2, 3)) / (noise_a - noise_b).abs().mean(dim=1)
     return 1 / (ratio.mean() + 1e-5)
-
-
-def class_labels(data: ImageTextDataset, columns: list[str]) -> tuple[torch.Tensor, list[int]]:
-    """(N, columns) class indices of each item among its column's 40 most common values (-100, which
-    cross-entropy ignores, for other or missing values) and the class count per column."""
-    vocabulary = data.vocabulary(tuple(columns))
-    missing = [c for c in columns if c not in vocabulary]
-    if missing:
-        raise ValueError(f"--classify: the data has no column {', '.join(missing)}")
-    index = [{v: i for i, v in enumerate(vocabulary[c])} for c in columns]
-    labels = torch.tensor([[index[j].get(a.get(c), -100) for j, c in enumerate(columns)] for a in data.attributes])
-    return labels, [len(vocabulary[c]) for c in columns]
-
-
-def classification_loss(logits: torch.Tensor, labels: torch.Tensor, classes: list[int]) -> torch.Tensor:
-    """Cross-entropy summed over the columns, each averaged over the items that have a label."""
-    total = logits.new_zeros((), dtype=torch.float32)
-    for column, column_logits in enumerate(logits.float().split(classes, dim=1)):
-        target = labels[:, column]
-        if (target >= 0).any():
-            total = total + F.cross_entropy(column_logits, target, ignore_index=-100)
-    return total
 
 
 class GANTask:

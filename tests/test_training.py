@@ -17,7 +17,8 @@ from core.checkpoints import CheckpointError, load_pretrained, load_training_sta
 from core.data import ImageTextDataset
 from gan.generate import TextToProduct
 from gan.model import ConditionalGenerator, ProjectionDiscriminator
-from gan.training import class_labels, mode_seeking_loss
+from core.training import class_labels
+from gan.training import mode_seeking_loss
 
 FAST = ["--batch-size", "4", "--sample-every", "1000", "--log-every", "1"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
@@ -191,6 +192,23 @@ def test_vae_trains_exports_and_encodes(metadata_folder, tmp_path):
     studio = Studio.from_pretrained(export, device="cpu")
     edit = studio.encode(metadata_folder / "images" / "red0.jpg").with_sliders({"baseColour=Red": 1.0})
     assert studio.render(edit).size == (64, 64)
+
+
+def test_vae_classify_head_lays_each_value_along_a_line_of_the_latent(metadata_folder, tmp_path):
+    from vae.model import VAE
+
+    data = ImageTextDataset(metadata_folder, 64, "train", val_fraction=0.0)
+    labels, classes = class_labels(data, ["baseColour"])
+    run = tmp_path / "r"
+    run_train("vae", "--data", metadata_folder, "--out", run, "--max-steps", "30", "--classify", "baseColour",
+              "--classify-weight", "1", "--val-fraction", "0", "--batch-size", "8", "--sample-every", "1000", "--log-every", "1")
+    logged = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert logged[-1]["classify"] < logged[0]["classify"]
+    vae = VAE.from_pretrained(run / "export").eval()  # the head ships with the model and loads from safetensors
+    assert vae.config.classes == classes
+    with torch.no_grad():
+        accuracy = (vae.classifier(vae.encode(data.images.float() / 127.5 - 1)[0]).argmax(1) == labels[:, 0]).float().mean()
+    assert accuracy > 2 / classes[0], accuracy  # linear in μ, above twice chance
 
 
 def test_resume_with_another_model_kind_is_refused(metadata_folder, tmp_path):

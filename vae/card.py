@@ -12,7 +12,10 @@ def vae_card(info: dict, options: dict) -> str:
         load="`vae.model.VAE.from_pretrained(folder)`; directions for the sliders are in `directions.safetensors` beside it",
         details={"Architecture": "strided-conv encoder to 4×4 → linear (μ, log σ²) → transposed-conv decoder with BatchNorm; "
                                  f"loss MSE + {options['perceptual_weight']} × EfficientNet-Lite0 feature distance + "
-                                 f"{options['kl_weight']} × KL (nats), Adam {options['lr']}."},
+                                 f"{options['kl_weight']} × KL (nats)"
+                                 + (f" + {options['classify_weight']} × cross-entropy of a linear head reading "
+                                    f"{', '.join(options['classify'])} from μ" if options.get("classify") else "")
+                                 + f", Adam {options['lr']}."},
         options=options, training=info["training"],
         metrics="Run `python bench/latent.py` (protocol in that file); the numbers measured for this checkpoint are added here when it is shipped.",
     )

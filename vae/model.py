@@ -3,6 +3,8 @@
 One compact latent vector (128-d by default) so that sliders can move it: a strided-conv encoder
 to 4×4, a linear layer to (μ, log σ²), and a transposed-conv decoder mirroring the GAN generator
 (the cheapest upsampling on a CPU), ending in a 3×3 convolution that sharpens at full resolution.
+With `classes`, a linear head reads metadata classes (one block of logits per column) from μ:
+trained with it, each class lies along a line in the latent, which is what a named slider moves along.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ def up(in_channels: int, out_channels: int) -> nn.Sequential:
 
 class VAE(ModelMixin, ConfigMixin):
     @register_to_config
-    def __init__(self, resolution: int = 64, latent_dim: int = 128, channels: tuple = (64, 128, 256, 512)):
+    def __init__(self, resolution: int = 64, latent_dim: int = 128, channels: tuple = (64, 128, 256, 512), classes: tuple = ()):
         super().__init__()
         if resolution != 4 * 2 ** len(channels):
             raise ValueError(f"{len(channels)} stages give {4 * 2 ** len(channels)} px, not {resolution}")
@@ -37,6 +39,7 @@ class VAE(ModelMixin, ConfigMixin):
         reversed_channels = tuple(reversed(channels))
         self.decoder = nn.Sequential(*(up(a, b) for a, b in zip(reversed_channels, reversed_channels[1:] + (channels[0] // 4,))))
         self.to_rgb = nn.Conv2d(channels[0] // 4, 3, 3, padding=1)
+        self.classifier = nn.Linear(latent_dim, sum(classes)) if classes else None
 
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """images (N, 3, H, W) in [-1, 1] → (μ, log σ²), each (N, latent_dim)."""
@@ -51,7 +54,9 @@ class VAE(ModelMixin, ConfigMixin):
         return torch.tanh(self.to_rgb(x))
 
     def forward(self, images: torch.Tensor, generator: torch.Generator | None = None):
-        """Reconstruct with the reparameterisation trick; returns (reconstruction, μ, log σ²)."""
+        """Reconstruct with the reparameterisation trick; returns (reconstruction, μ, log σ²,
+        class logits from μ or None without `classes`)."""
         mean, log_var = self.encode(images)
         noise = torch.randn(mean.shape, generator=generator).to(mean.device, mean.dtype)
-        return self.decode(mean + noise * (0.5 * log_var).exp()), mean, log_var
+        logits = self.classifier(mean) if self.classifier is not None else None
+        return self.decode(mean + noise * (0.5 * log_var).exp()), mean, log_var, logits

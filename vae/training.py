@@ -2,7 +2,8 @@
 
 Loss per image: mean squared error (pixels in [-1, 1]) + `perceptual_weight` × EfficientNet-Lite0
 feature distance (keeps reconstructions from going blurry) + `kl_weight` × KL(q(z|x) ‖ N(0, I)) in
-nats summed over the latent. The KL weight is small on purpose: a Gaussian decoder whose error is
+nats summed over the latent; with `--classify`, + `classify_weight` × the cross-entropy of a linear
+head that reads the items' metadata classes from μ (named sliders then have a line to move along). The KL weight is small on purpose: a Gaussian decoder whose error is
 the MSE we aim for (PSNR 22 dB ⇒ MSE ≈ 0.025 at this scale) corresponds to ≈ 4e-6 per nat.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ import torch
 from core.checkpoints import export_pretrained
 from core.data import ImageTextDataset
 from core.features import perceptual_loss
-from core.training import SingleModelTask, batch_indices, step_generator
+from core.training import SingleModelTask, batch_indices, class_labels, classification_loss, step_generator
 from vae.model import VAE
 
 SHOWN = 16  # fixed training images whose reconstructions fill the sample grid
@@ -38,8 +39,12 @@ class VAETask(SingleModelTask):
         self.batch_size, self.seed = options["batch_size"], options["seed"]
         self.images = data.images
         self.shown = self.images[torch.linspace(0, len(self.images) - 1, SHOWN).long()]
+        self.classes: list[int] = []
+        if options.get("classify"):
+            self.labels, self.classes = class_labels(data, options["classify"])
         torch.manual_seed(self.seed)
-        model = VAE(resolution=options["resolution"], latent_dim=options["latent_dim"]).to(memory_format=torch.channels_last)
+        model = VAE(resolution=options["resolution"], latent_dim=options["latent_dim"], classes=tuple(self.classes))
+        model = model.to(memory_format=torch.channels_last)
         super().__init__(model, options["lr"], accelerator)
 
     def train_step(self, step: int) -> dict[str, float]:
@@ -48,16 +53,21 @@ class VAETask(SingleModelTask):
         idx = batch_indices(step, len(self.images), self.batch_size * acc.num_processes, self.seed, acc.process_index, acc.num_processes)
         real = (self.images[idx].float() / 127.5 - 1).to(acc.device).contiguous(memory_format=torch.channels_last)
         with acc.autocast():
-            reconstruction, mean, log_var = self.model(real, g)
+            reconstruction, mean, log_var, logits = self.model(real, g)
             mse = (reconstruction.float() - real).square().mean()
             kl = kl_divergence(mean.float(), log_var.float())
             loss = mse + self.options["kl_weight"] * kl
+            classify = torch.zeros(())
+            if self.classes:
+                classify = classification_loss(logits, self.labels[idx].to(logits.device), self.classes)
+                loss = loss + self.options["classify_weight"] * classify
             perceptual = torch.zeros(())
             if self.options["perceptual_weight"] > 0:
                 perceptual = perceptual_loss(reconstruction, real)
                 loss = loss + self.options["perceptual_weight"] * perceptual
         self.optimize(loss)
-        return {"loss": loss.item(), "mse": mse.item(), "psnr": psnr_from_mse(mse.item()), "kl": kl.item(), "perceptual": perceptual.item()}
+        return {"loss": loss.item(), "mse": mse.item(), "psnr": psnr_from_mse(mse.item()), "kl": kl.item(), "perceptual": perceptual.item(),
+                **({"classify": classify.item()} if self.classes else {})}
 
     def sample_grid(self) -> torch.Tensor:
         """Rows alternate 8 training images / their reconstructions (from μ), then two rows of random samples."""
