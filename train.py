@@ -177,8 +177,8 @@ def train(args) -> int:
     from core.devices import make_accelerator, precision_name
     from core.training import Trainer, save_options
 
-    # --classify's heads see only real batches, so DDP must expect parameters without a gradient
-    accelerator = make_accelerator(args.mixed_precision, find_unused_parameters=bool(getattr(args, "classify", None)))
+    # the GAN's --classify heads see only real batches, so DDP must expect parameters without a gradient
+    accelerator = make_accelerator(args.mixed_precision, find_unused_parameters=args.model == "gan" and bool(args.classify))
     if "MASTER_PORT" in os.environ and accelerator.num_processes == 1 and "LOCAL_RANK" not in os.environ:
         print("note: `accelerate launch` started a single process; on a machine without CUDA add --multi_gpu "
               "(or use torchrun) to train with several processes", file=sys.stderr)

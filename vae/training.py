@@ -3,8 +3,9 @@
 Loss per image: mean squared error (pixels in [-1, 1]) + `perceptual_weight` × EfficientNet-Lite0
 feature distance (keeps reconstructions from going blurry) + `kl_weight` × KL(q(z|x) ‖ N(0, I)) in
 nats summed over the latent; with `--classify`, + `classify_weight` × the cross-entropy of a linear
-head that reads the items' metadata classes from μ (named sliders then have a line to move along). The KL weight is small on purpose: a Gaussian decoder whose error is
-the MSE we aim for (PSNR 22 dB ⇒ MSE ≈ 0.025 at this scale) corresponds to ≈ 4e-6 per nat.
+head that reads the items' metadata classes from μ (named sliders then have a line to move along).
+The KL weight is small on purpose: a Gaussian decoder whose error is the MSE we aim for (PSNR 22 dB
+⇒ MSE ≈ 0.025 at this scale) corresponds to ≈ 4e-6 per nat.
 """
 from __future__ import annotations
 
