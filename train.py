@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="metadata columns (e.g. articleType baseColour) that discriminator heads learn on real images "
                           "and the generator must match for its prompt's item (AC-GAN)")
     gan.add_argument("--classify-weight", type=float, default=0.5, help="weight of the --classify cross-entropy terms")
+    gan.add_argument("--init-from", default=None, metavar="FOLDER",
+                     help="start the generator from an exported one (e.g. checkpoints/gan-fashion64) to fine-tune it; the discriminator starts new")
+    gan.add_argument("--d-warmup-steps", type=int, default=0,
+                     help="train only the discriminator for the first N steps (with --init-from: let a new D catch up with a trained G)")
     gan.add_argument("--sample-prompts", nargs="*", default=None, help="prompts of the sample grid (default: 8 captions from the data)")
 
     vae = sub.add_parser("vae", help="VAE with a compact latent for the sliders")

@@ -9,10 +9,13 @@ Protocol (`core/evaluation.py` for the real set, features, Fréchet distance and
   the studio's sampler) and, for reference, 2,000 draws from the N(0, I) prior; the GAN: one image
   per validation caption (the generation benchmark's set);
 - directions: for each named slider whose value a probe knows, `--starts` starting points (VAE:
-  encoded validation images; GAN: seed i + validation caption i), moved by +2σ (σ: the data's
+  encoded validation images; GAN: seed i + validation caption i) whose label is another value of
+  the column (the products a designer moves towards the value), moved by +2σ (σ: the data's
   standard deviation along the direction) and, separately, by the slider at +1 (one class gap);
-  success = the probe's probability of that value goes up. Colour sliders also report how often
-  the articleType probe's prediction stays the same;
+  success = the probe's probability of that value goes up. Also reported over the first
+  `--starts` validation items whatever their label ("all starts", the earlier protocol: there a
+  "Casual" slider is judged on products already 90 % Casual, a coin toss). Colour sliders also
+  report how often the articleType probe's prediction stays the same;
 - latency (median, one process, batch 1): encode a 640×480 photo, one slider update (3 sliders
   set), one 8-frame morph; the baseline is one Generate-tab image from a new prompt (text encoding
   included) in the same process.
@@ -60,11 +63,17 @@ def reconstruction(studio: Studio, protocol: Protocol) -> dict:
     }
 
 
-def starting_points(studio: Studio, protocol: Protocol, count: int):
+def starting_points(studio: Studio, protocol: Protocol, items: list[int]) -> list[Edit]:
+    """Validation item i as a start: VAE, its encoded image; GAN, seed i + its caption."""
     if studio.space.can_encode:
-        latents = studio.space.encode_pixels(protocol.val.images[:count])
-        return [Edit(latent) for latent in latents]
-    return [studio.start(i, protocol.captions[i] or "product") for i in range(count)]
+        return [Edit(latent) for latent in studio.space.encode_pixels(protocol.val.images[items])]
+    return [studio.start(i, protocol.captions[i] or "product") for i in items]
+
+
+def lacking(protocol: Protocol, column: str, value: str, count: int) -> list[int]:
+    """The first `count` validation items labelled with another value of `column`: the products a
+    designer would move towards `value` (one already "Casual" cannot become visibly more casual)."""
+    return [i for i in range(protocol.n) if protocol.val.attributes[i].get(column) not in (None, "", value)][:count]
 
 
 def moved(studio: Studio, start: Edit, name: str, step: str) -> Edit:
@@ -76,26 +85,39 @@ def moved(studio: Studio, start: Edit, name: str, step: str) -> Edit:
 
 
 def directions(studio: Studio, protocol: Protocol, count: int) -> dict:
-    starts = starting_points(studio, protocol, count)
+    """Per named slider the probe knows: how often its probability goes up, over the first `count`
+    validation items ("all") and over `count` items without the value (the edit a designer makes)."""
+    judged = {}
+    for name in studio.directions.names:
+        column, _, value = name.partition("=")
+        probe = protocol.probes.get(column)
+        if value and probe is not None and value in probe.classes:
+            judged[name] = (probe, lacking(protocol, column, value, count))
+    everyone = list(range(count))
+    items = sorted(set(everyone).union(*(without for _, without in judged.values())))
+    row_of = {item: row for row, item in enumerate(items)}
+    starts = starting_points(studio, protocol, items)
     base_features = cached_features(studio.pixels(starts), "latent-start")
     category = protocol.probes["articleType"].model
     base_category = category.predict(base_features)
     out = {}
     for step in ("sigma", "slider_1"):
         per_direction = {}
-        for name in studio.directions.names:
-            if "=" not in name:
-                continue
+        for name, (probe, without) in judged.items():
             column, value = name.split("=", 1)
-            probe = protocol.probes.get(column)
-            if probe is None or value not in probe.classes:
-                continue
-            moved_features = cached_features(studio.pixels([moved(studio, s, name, step) for s in starts]), "latent-moved")
+            subset = sorted(set(everyone) | set(without))
+            at = {item: j for j, item in enumerate(subset)}
+            moved_features = cached_features(studio.pixels([moved(studio, starts[row_of[i]], name, step) for i in subset]), "latent-moved")
             k = probe.classes.index(value)
-            before, after = probe.model.probabilities(base_features)[:, k], probe.model.probabilities(moved_features)[:, k]
-            row = {"raised": float((after > before).float().mean()), "p_before": float(before.mean()), "p_after": float(after.mean())}
+            before = probe.model.probabilities(base_features[[row_of[i] for i in subset]])[:, k]
+            after = probe.model.probabilities(moved_features)[:, k]
+            raised = lambda group: float(torch.stack([after[at[i]] > before[at[i]] for i in group]).float().mean())
+            rows = [at[i] for i in without]
+            row = {"raised": raised(without), "raised_all": raised(everyone), "starts": len(without),
+                   "p_before": float(before[rows].mean()), "p_after": float(after[rows].mean())}
             if column == "baseColour":
-                row["category_kept"] = sum(a == b for a, b in zip(base_category, category.predict(moved_features))) / len(starts)
+                kept = [base_category[row_of[i]] == c for i, c in zip(without, category.predict(moved_features[rows]))]
+                row["category_kept"] = sum(kept) / len(kept)
             per_direction[name] = row
         out[step] = {"per_direction": per_direction, "per_attribute": per_attribute(per_direction)}
     return out
@@ -106,9 +128,10 @@ def per_attribute(per_direction: dict) -> dict:
     columns = {}
     for name, row in per_direction.items():
         columns.setdefault(name.split("=")[0], []).append(row)
-    return {column: {"directions": len(rows), "raised": sum(r["raised"] for r in rows) / len(rows),
+    mean = lambda rows, key: sum(r[key] for r in rows) / len(rows)
+    return {column: {"directions": len(rows), "raised": mean(rows, "raised"), "raised_all": mean(rows, "raised_all"),
                      "directions_raising_80pct": sum(r["raised"] >= 0.8 for r in rows),
-                     **({"category_kept": sum(r["category_kept"] for r in rows) / len(rows)} if column == "baseColour" else {})}
+                     **({"category_kept": mean(rows, "category_kept")} if column == "baseColour" else {})}
             for column, rows in columns.items()}
 
 
@@ -163,7 +186,8 @@ def render_table(results: dict) -> str:
         f"| FD random samples | {v['fd_samples']:.2f} (prior N(0,I): {v['fd_prior_samples']:.2f}) | {g['fd_samples']:.2f} |",
     ]
     cell = lambda r: (f"{r['raised']:.0%} raised ({r['directions_raising_80pct']}/{r['directions']} sliders ≥ 80 %)"
-                      + (f"; category kept {r['category_kept']:.0%}" if "category_kept" in r else "")) if r else "—"
+                      + (f"; category kept {r['category_kept']:.0%}" if "category_kept" in r else "")
+                      + f"; all starts {r['raised_all']:.0%}") if r else "—"
     for step, label in (("sigma", f"+{results['protocol']['step_sigma']:g}σ"), ("slider_1", "slider +1")):
         vs, gs = v["directions"][step]["per_attribute"], g["directions"][step]["per_attribute"]
         for column in sorted(set(vs) | set(gs)):

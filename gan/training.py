@@ -7,11 +7,12 @@ classic baseline, BCE loss, unconditional, no EMA.
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from core.checkpoints import export_pretrained
+from core.checkpoints import export_pretrained, load_pretrained
 from core.data import ImageTextDataset
 from core.text import EMBEDDING_DIM, caption_embeddings, encode_text
 from core.training import batch_indices, class_labels, classification_loss, step_generator
@@ -40,6 +41,17 @@ def mode_seeking_loss(images_a, images_b, noise_a, noise_b) -> torch.Tensor:
     0.1 keeps the images."""
     ratio = (images_a - images_b).abs().float().mean(dim=(1, 2, 3)) / (noise_a - noise_b).abs().mean(dim=1)
     return 1 / (ratio.mean() + 1e-5)
+
+
+def initialise_from(G: torch.nn.Module, folder: str) -> None:
+    """Start G from an exported generator of the same architecture (fine-tuning a shipped model on
+    another catalog, or continuing one whose training state is gone); the discriminator starts new."""
+    source = load_pretrained(type(G), folder)
+    ours, theirs = (json.loads(json.dumps({k: v for k, v in m.config.items() if not k.startswith("_")})) for m in (G, source))
+    if ours != theirs:
+        changed = {k: (theirs.get(k), ours.get(k)) for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k)}
+        raise ValueError(f"--init-from {folder}: its generator differs from the one this run builds (checkpoint vs run: {changed})")
+    G.load_state_dict(source.state_dict())
 
 
 class GANTask:
@@ -82,8 +94,11 @@ class GANTask:
             G, D = generator_class(resolution=options["resolution"]), discriminator_class(resolution=options["resolution"])
             self.loss = "bce"
         self.classes = classes
+        if options.get("init_from"):
+            initialise_from(G, options["init_from"])
         self.noise_dim = G.config.noise_dim
         self.ema_decay = options["ema"] if self.arch == "sngan" else 0.0
+        self.d_warmup_steps = options.get("d_warmup_steps", 0)
         self.G_ema = copy.deepcopy(G).eval().requires_grad_(False) if self.ema_decay else None
         G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
         betas = tuple(options["betas"])
@@ -147,6 +162,8 @@ class GANTask:
         acc.backward(loss_fake)
         self.opt_D.step()
         self.opt_D.zero_grad(set_to_none=True)
+        if step < self.d_warmup_steps:
+            return {"loss_d": (loss_real + loss_fake).item()}
 
         # Generator: D is frozen and called unwrapped, so DDP syncs only G's gradients.
         D = self._unwrapped(self.D).requires_grad_(False)
@@ -168,7 +185,8 @@ class GANTask:
         D.requires_grad_(True)
 
         if self.G_ema is not None:
-            self._update_ema(min(self.ema_decay, (1 + step) / (10 + step)))  # warm-up: early EMA must not stay at the init
+            # warm-up: the EMA of a new generator must not stay at its random init (one started --init-from is no longer random)
+            self._update_ema(self.ema_decay if self.options.get("init_from") else min(self.ema_decay, (1 + step) / (10 + step)))
         logs = {"loss_d": (loss_real + loss_fake).item(), "loss_g": loss_g.item()}
         if self.classify_weight:
             logs.update(cls_real=loss_cls_real.item(), cls_fake=loss_cls_fake.item())

@@ -135,6 +135,25 @@ def test_export_loads_through_safetensors_and_generates(metadata_folder, tmp_pat
     assert "python train.py gan" in card and "Reproduce" in card
 
 
+def test_fine_tuning_starts_from_an_exported_generator(metadata_folder, flat_folder, tmp_path):
+    run_train("gan", "--data", metadata_folder, "--out", tmp_path / "a", "--max-steps", "2", *FAST)
+    export = tmp_path / "a" / "export"
+    source = dict(load_pretrained(ConditionalGenerator, export).named_parameters())
+    run = tmp_path / "b"
+    fine_tune = ("gan", "--data", metadata_folder, "--out", run, "--init-from", export, "--d-warmup-steps", "2", *FAST)
+    run_train(*fine_tune, "--max-steps", "2")
+    state = load_training_state(run / "state.safetensors")["task"]
+    for name, weight in source.items():  # while the new discriminator warms up, G and its EMA stay the export
+        assert torch.equal(state["G"][name], weight) and torch.equal(state["G_ema"][name], weight), name
+    run_train(*fine_tune, "--max-steps", "3", "--resume")
+    moved = load_training_state(run / "state.safetensors")["task"]["G"]
+    assert any(not torch.equal(moved[name], weight) for name, weight in source.items())
+    run_train("gan", "--data", flat_folder, "--out", tmp_path / "unconditional", "--max-steps", "1", *FAST)
+    other = run_train("gan", "--data", metadata_folder, "--out", tmp_path / "c", "--init-from", tmp_path / "unconditional" / "export",
+                      "--max-steps", "1", *FAST, check=False)
+    assert other.returncode == 2 and "--init-from" in other.stderr and "cond_dim" in other.stderr and "Traceback" not in other.stderr
+
+
 def test_mode_seeking_rewards_seeds_that_differ_and_trains_with_odd_batches(metadata_folder, tmp_path):
     images, noise_a, noise_b = torch.zeros(4, 3, 8, 8), torch.zeros(4, 16), torch.ones(4, 16)
     assert mode_seeking_loss(images, images + 0.5, noise_a, noise_b) < mode_seeking_loss(images, images + 0.01, noise_a, noise_b)
