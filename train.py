@@ -211,8 +211,11 @@ def train(args) -> int:
         trainer = Trainer(task, run_dir, accelerator, max_steps=args.max_steps, max_minutes=args.max_minutes,
                           checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
                           log_every=args.log_every, export_dir=args.export)
-        if args.resume and trainer.resume() and accelerator.is_main_process:
-            print(f"resumed {run_dir} at step {trainer.step} ({trainer.elapsed / 60:.1f} min trained)")
+        if args.resume and trainer.resume():
+            if accelerator.is_main_process:
+                print(f"resumed {run_dir} at step {trainer.step} ({trainer.elapsed / 60:.1f} min trained)")
+        elif getattr(args, "init_from", None):
+            task.initialise_from(args.init_from)
     except (CheckpointError, ValueError) as e:  # ValueError: options the task cannot use with this data
         print(f"error: {e}", file=sys.stderr)
         return 2

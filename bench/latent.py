@@ -111,7 +111,8 @@ def directions(studio: Studio, protocol: Protocol, count: int) -> dict:
             k = probe.classes.index(value)
             before = probe.model.probabilities(base_features[[row_of[i] for i in subset]])[:, k]
             after = probe.model.probabilities(moved_features)[:, k]
-            raised = lambda group: float(torch.stack([after[at[i]] > before[at[i]] for i in group]).float().mean())
+            went_up = after > before
+            raised = lambda group: float(went_up[[at[i] for i in group]].float().mean())
             rows = [at[i] for i in without]
             row = {"raised": raised(without), "raised_all": raised(everyone), "starts": len(without),
                    "p_before": float(before[rows].mean()), "p_after": float(after[rows].mean())}

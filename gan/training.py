@@ -43,17 +43,6 @@ def mode_seeking_loss(images_a, images_b, noise_a, noise_b) -> torch.Tensor:
     return 1 / (ratio.mean() + 1e-5)
 
 
-def initialise_from(G: torch.nn.Module, folder: str) -> None:
-    """Start G from an exported generator of the same architecture (fine-tuning a shipped model on
-    another catalog, or continuing one whose training state is gone); the discriminator starts new."""
-    source = load_pretrained(type(G), folder)
-    ours, theirs = (json.loads(json.dumps({k: v for k, v in m.config.items() if not k.startswith("_")})) for m in (G, source))
-    if ours != theirs:
-        changed = {k: (theirs.get(k), ours.get(k)) for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k)}
-        raise ValueError(f"--init-from {folder}: its generator differs from the one this run builds (checkpoint vs run: {changed})")
-    G.load_state_dict(source.state_dict())
-
-
 class GANTask:
     def __init__(self, options: dict, data: ImageTextDataset, accelerator):
         self.options, self.accelerator = options, accelerator
@@ -94,8 +83,6 @@ class GANTask:
             G, D = generator_class(resolution=options["resolution"]), discriminator_class(resolution=options["resolution"])
             self.loss = "bce"
         self.classes = classes
-        if options.get("init_from"):
-            initialise_from(G, options["init_from"])
         self.noise_dim = G.config.noise_dim
         self.ema_decay = options["ema"] if self.arch == "sngan" else 0.0
         self.d_warmup_steps = options.get("d_warmup_steps", 0)
@@ -107,6 +94,20 @@ class GANTask:
         self.G, self.D, self.opt_G, self.opt_D = accelerator.prepare(G, D, opt_G, opt_D)
         if self.G_ema is not None:
             self.G_ema.to(accelerator.device)
+
+    def initialise_from(self, folder: str) -> None:
+        """Start G (and its EMA) from an exported generator of the same architecture: fine-tuning a
+        shipped model on another catalog, or continuing one whose training state is gone. The
+        discriminator starts new. Called for a fresh run only; a resumed run has its own G."""
+        G = self._unwrapped(self.G)
+        source = load_pretrained(type(G), folder)
+        ours, theirs = (json.loads(json.dumps({k: v for k, v in m.config.items() if not k.startswith("_")})) for m in (G, source))
+        if ours != theirs:
+            changed = {k: (theirs.get(k), ours.get(k)) for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k)}
+            raise ValueError(f"--init-from {folder}: its generator differs from the one this run builds (checkpoint vs run: {changed})")
+        G.load_state_dict(source.state_dict())
+        if self.G_ema is not None:
+            self.G_ema.load_state_dict(source.state_dict())
 
     @staticmethod
     def _default_prompts(data: ImageTextDataset) -> list[str]:
