@@ -18,7 +18,10 @@ def gan_card(info: dict, options: dict) -> str:
         tags=["gan", "text-to-image"],
         summary="Generator of the Atelier product-image studio, exported from `train.py gan`.",
         load=f"`gan.generate.TextToProduct.from_pretrained(folder)` or `gan.model.{'ConditionalGenerator' if sngan else 'DCGANGenerator'}.from_pretrained(folder)`",
-        details={"Architecture": architecture + ".", "Text encoder": f"{info['text_encoder'] or 'none'}."},
+        details={"Architecture": architecture + ".", "Text encoder": f"{info['text_encoder'] or 'none'}.",
+                 **({"Started from": f"the exported generator `{options['init_from']}` (`--init-from`); a new discriminator, trained alone for "
+                                     f"its first {options.get('d_warmup_steps', 0)} steps. The training line counts this run only."}
+                    if options.get("init_from") else {})},
         options=options, training=info["training"],
         metrics="Run `python bench/generation.py` (protocol in that file); the numbers measured for this checkpoint are added here when it is shipped.",
     )

@@ -150,6 +150,7 @@ def test_fine_tuning_starts_from_an_exported_generator(metadata_folder, flat_fol
     run_train(*fine_tune, "--max-steps", "3", "--resume")
     moved = load_training_state(run / "state.safetensors")["task"]["G"]
     assert any(not torch.equal(moved[name], weight) for name, weight in source.items())
+    assert "Started from" in (run / "export" / "README.md").read_text()  # the card tells where the weights came from
     run_train("gan", "--data", flat_folder, "--out", tmp_path / "unconditional", "--max-steps", "1", *FAST)
     other = run_train("gan", "--data", metadata_folder, "--out", tmp_path / "c", "--init-from", tmp_path / "unconditional" / "export",
                       "--max-steps", "1", *FAST, check=False)
