@@ -105,9 +105,10 @@ class GANTask:
         if ours != theirs:
             changed = {k: (theirs.get(k), ours.get(k)) for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k)}
             raise ValueError(f"--init-from {folder}: its generator differs from the one this run builds (checkpoint vs run: {changed})")
-        G.load_state_dict(source.state_dict())
+        weights = source.state_dict()
+        G.load_state_dict(weights)
         if self.G_ema is not None:
-            self.G_ema.load_state_dict(source.state_dict())
+            self.G_ema.load_state_dict(weights)
 
     @staticmethod
     def _default_prompts(data: ImageTextDataset) -> list[str]:
