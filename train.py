@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "and the generator must match for its prompt's item (AC-GAN)")
     gan.add_argument("--classify-weight", type=float, default=0.5, help="weight of the --classify cross-entropy terms")
     gan.add_argument("--init-from", default=None, metavar="FOLDER",
-                     help="start the generator from an exported one (e.g. checkpoints/gan-fashion64) to fine-tune it; the discriminator starts new")
+                     help="start from an exported generator (e.g. checkpoints/gan-fashion64) to fine-tune it, and from the discriminator "
+                          "exported beside it when it fits (else D starts new: give it --d-warmup-steps)")
     gan.add_argument("--d-warmup-steps", type=int, default=0,
                      help="train only the discriminator for the first N steps (with --init-from: let a new D catch up with a trained G)")
     gan.add_argument("--sample-prompts", nargs="*", default=None, help="prompts of the sample grid (default: 8 captions from the data)")
@@ -215,7 +216,9 @@ def train(args) -> int:
             if accelerator.is_main_process:
                 print(f"resumed {run_dir} at step {trainer.step} ({trainer.elapsed / 60:.1f} min trained)")
         elif getattr(args, "init_from", None):
-            task.initialise_from(args.init_from)
+            loaded = task.initialise_from(args.init_from)
+            if accelerator.is_main_process:
+                print(f"--init-from {args.init_from}: {loaded}")
     except (CheckpointError, ValueError) as e:  # ValueError: options the task cannot use with this data
         print(f"error: {e}", file=sys.stderr)
         return 2

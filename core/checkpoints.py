@@ -93,14 +93,14 @@ def load_training_state(path: str | Path) -> dict:
 
 def export_pretrained(model: torch.nn.Module, folder: str | Path, card: str, extra_json: dict | None = None) -> Path:
     """Write a shipped model: fp16 safetensors + config.json + model card (+ extra JSON files), atomically."""
-    import copy
-
     from diffusers.utils import logging as diffusers_logging
 
     folder = Path(folder)
     verbosity = diffusers_logging.get_verbosity()
     diffusers_logging.set_verbosity_error()  # silence the fp16-cast advice: we cast a copy on purpose
-    half = copy.deepcopy(model).to(torch.float16)
+    half = type(model).from_config(model.config)  # not deepcopy: spectral norm's computed weights refuse it
+    half.load_state_dict(model.state_dict())
+    half = half.to(torch.float16)
     diffusers_logging.set_verbosity(verbosity)
     with atomic_path(folder) as tmp:
         half.save_pretrained(tmp, safe_serialization=True)

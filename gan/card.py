@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from core.cards import model_card
 
+DISCRIMINATOR = "discriminator"  # subfolder of an sngan export (gan/training.py writes and reads it)
+
 
 def gan_card(info: dict, options: dict) -> str:
     sngan = info["arch"] == "sngan"
@@ -19,9 +21,24 @@ def gan_card(info: dict, options: dict) -> str:
         summary="Generator of the Atelier product-image studio, exported from `train.py gan`.",
         load=f"`gan.generate.TextToProduct.from_pretrained(folder)` or `gan.model.{'ConditionalGenerator' if sngan else 'DCGANGenerator'}.from_pretrained(folder)`",
         details={"Architecture": architecture + ".", "Text encoder": f"{info['text_encoder'] or 'none'}.",
-                 **({"Started from": f"the exported generator `{options['init_from']}` (`--init-from`); a new discriminator, trained alone for "
+                 **({"Started from": f"the exported model `{options['init_from']}` (`--init-from`); the discriminator trained alone for "
                                      f"its first {options.get('d_warmup_steps', 0)} steps. The training line counts this run only."}
-                    if options.get("init_from") else {})},
+                    if options.get("init_from") else {}),
+                 **({"Discriminator": f"`{DISCRIMINATOR}/` (fp16 safetensors): the discriminator at the end of training, for "
+                                      "`train.py gan --init-from` to continue or fine-tune this model without relearning it. The app does not load it."}
+                    if sngan else {})},
         options=options, training=info["training"],
         metrics="Run `python bench/generation.py` (protocol in that file); the numbers measured for this checkpoint are added here when it is shipped.",
+    )
+
+
+def discriminator_card(info: dict, options: dict) -> str:
+    return model_card(
+        title=f"Discriminator of the product GAN, {info['resolution']}×{info['resolution']} (sngan)",
+        tags=["gan", "discriminator"],
+        summary="The projection discriminator this folder's generator was trained against, shipped so training can continue from it.",
+        load="`python train.py gan --init-from <the generator's folder> …` loads it (its classifier heads only for the same classes); "
+             "`gan.model.ProjectionDiscriminator.from_pretrained(folder)`",
+        details={}, options=options, training=info["training"],
+        metrics="None of its own: see the generator's card one folder up.",
     )

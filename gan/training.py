@@ -17,6 +17,7 @@ from core.data import ImageTextDataset
 from core.text import EMBEDDING_DIM, caption_embeddings, encode_text
 from core.training import batch_indices, class_labels, classification_loss, step_generator
 from gan.augment import check_policy, diff_augment
+from gan.card import DISCRIMINATOR, discriminator_card, gan_card
 from gan.model import ARCHITECTURES
 from gan.generate import sample_noise
 
@@ -66,10 +67,13 @@ class GANTask:
             self.sample_cond = encode_text(self.sample_prompts)
         self.classify_weight = options["classify_weight"] if options["classify"] else 0.0
         classes: list[int] = []
+        self.class_names: dict[str, list[str]] = {}
         if self.classify_weight:
             if not self.conditional:
                 raise ValueError("--classify needs the conditional sngan model and captions: the generator learns a class from its prompt")
             self.labels, classes = class_labels(data, options["classify"])
+            vocabulary = data.vocabulary(tuple(options["classify"]))
+            self.class_names = {column: vocabulary[column] for column in options["classify"]}
 
         generator_class, discriminator_class = ARCHITECTURES[self.arch]
         torch.manual_seed(self.seed)
@@ -95,20 +99,39 @@ class GANTask:
         if self.G_ema is not None:
             self.G_ema.to(accelerator.device)
 
-    def initialise_from(self, folder: str) -> None:
+    def initialise_from(self, folder: str) -> str:
         """Start G (and its EMA) from an exported generator of the same architecture: fine-tuning a
         shipped model on another catalog, or continuing one whose training state is gone. The
-        discriminator starts new. Called for a fresh run only; a resumed run has its own G."""
+        discriminator shipped beside it is loaded too when it fits (its classifier heads only for the
+        same classes); otherwise D starts new. Called for a fresh run only; a resumed run has its own
+        G and D. Returns what was loaded, for the log."""
         G = self._unwrapped(self.G)
         source = load_pretrained(type(G), folder)
-        ours, theirs = (json.loads(json.dumps({k: v for k, v in m.config.items() if not k.startswith("_")})) for m in (G, source))
+        ours, theirs = _config(G), _config(source)
         if ours != theirs:
-            changed = {k: (theirs.get(k), ours.get(k)) for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k)}
-            raise ValueError(f"--init-from {folder}: its generator differs from the one this run builds (checkpoint vs run: {changed})")
+            raise ValueError(f"--init-from {folder}: its generator differs from the one this run builds (checkpoint vs run: {_differences(theirs, ours)})")
         weights = source.state_dict()
         G.load_state_dict(weights)
         if self.G_ema is not None:
             self.G_ema.load_state_dict(weights)
+        return "generator; " + self._load_discriminator(Path(folder) / DISCRIMINATOR)
+
+    def _load_discriminator(self, folder: Path) -> str:
+        if not (folder / "config.json").is_file():
+            return "no discriminator beside it: D starts new"
+        D = self._unwrapped(self.D)
+        source = load_pretrained(type(D), folder)
+        ours, theirs = _config(D), _config(source)
+        ours.pop("classes"), theirs.pop("classes")
+        if ours != theirs:
+            return f"its discriminator differs ({_differences(theirs, ours)}): D starts new"
+        weights = source.state_dict()
+        same_heads = json.loads((folder / "classes.json").read_text(encoding="utf-8")) == self.class_names
+        if not same_heads:  # other columns or other values: the heads' rows would mean other classes
+            weights = {k: v for k, v in weights.items() if not k.startswith("classifier.")}
+        D.load_state_dict(weights, strict=same_heads)
+        return "discriminator" + (" with its classifier heads" if same_heads and self.class_names else
+                                  "; new classifier heads (other classes)" if self.class_names else "")
 
     @staticmethod
     def _default_prompts(data: ImageTextDataset) -> list[str]:
@@ -240,8 +263,6 @@ class GANTask:
         return (images + 1) / 2
 
     def export(self, folder: Path, summary: dict) -> None:
-        from gan.card import gan_card
-
         info = {
             "kind": "gan",
             "arch": self.arch,
@@ -253,3 +274,14 @@ class GANTask:
             "training": {**summary, "command": self.options["command"]},
         }
         export_pretrained(self.sampler, folder, gan_card(info, self.options), extra_json={"atelier.json": info})
+        if self.arch == "sngan":
+            export_pretrained(self._unwrapped(self.D), folder / DISCRIMINATOR, discriminator_card(info, self.options),
+                              extra_json={"classes.json": self.class_names})
+
+
+def _config(model) -> dict:
+    return json.loads(json.dumps({k: v for k, v in model.config.items() if not k.startswith("_")}))
+
+
+def _differences(theirs: dict, ours: dict) -> dict:
+    return {k: (theirs.get(k), ours.get(k)) for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k)}

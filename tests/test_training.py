@@ -140,12 +140,16 @@ def test_fine_tuning_starts_from_an_exported_generator(metadata_folder, flat_fol
     run_train("gan", "--data", metadata_folder, "--out", tmp_path / "a", "--max-steps", "2", *FAST)
     export = tmp_path / "a" / "export"
     source = dict(load_pretrained(ConditionalGenerator, export).named_parameters())
+    exported_D = dict(load_pretrained(ProjectionDiscriminator, export / "discriminator").named_parameters())
     run = tmp_path / "b"
-    fine_tune = ("gan", "--data", metadata_folder, "--out", run, "--init-from", export, "--d-warmup-steps", "2", *FAST)
-    run_train(*fine_tune, "--max-steps", "2")
+    # another seed: a discriminator that started new would not be the export's
+    fine_tune = ("gan", "--data", metadata_folder, "--out", run, "--init-from", export, "--d-warmup-steps", "2", "--seed", "1", *FAST)
+    assert "--init-from" in run_train(*fine_tune, "--max-steps", "2").stdout
     state = load_training_state(run / "state.safetensors")["task"]
-    for name, weight in source.items():  # while the new discriminator warms up, G and its EMA stay the export
+    for name, weight in source.items():  # while the discriminator warms up, G and its EMA stay the export
         assert torch.equal(state["G"][name], weight) and torch.equal(state["G_ema"][name], weight), name
+    for name, weight in exported_D.items():  # D continues from the exported one: two small Adam steps away
+        assert (state["D"][name] - weight).abs().max() < 5e-3, name
     shutil.rmtree(export)  # a resumed run has its own generator: the folder it started from may be gone
     run_train(*fine_tune, "--max-steps", "3", "--resume")
     moved = load_training_state(run / "state.safetensors")["task"]["G"]
@@ -155,6 +159,19 @@ def test_fine_tuning_starts_from_an_exported_generator(metadata_folder, flat_fol
     other = run_train("gan", "--data", metadata_folder, "--out", tmp_path / "c", "--init-from", tmp_path / "unconditional" / "export",
                       "--max-steps", "1", *FAST, check=False)
     assert other.returncode == 2 and "--init-from" in other.stderr and "cond_dim" in other.stderr and "Traceback" not in other.stderr
+
+
+def test_fine_tuning_with_other_classes_keeps_the_discriminator_but_not_its_heads(metadata_folder, tmp_path):
+    run_train("gan", "--data", metadata_folder, "--out", tmp_path / "a", "--max-steps", "1", "--classify", "gender", *FAST)
+    export = tmp_path / "a" / "export"
+    assert json.loads((export / "discriminator" / "classes.json").read_text())["gender"]
+    exported = dict(load_pretrained(ProjectionDiscriminator, export / "discriminator").named_parameters())
+    result = run_train("gan", "--data", metadata_folder, "--out", tmp_path / "b", "--init-from", export, "--classify", "baseColour",
+                       "--d-warmup-steps", "1", "--seed", "1", "--max-steps", "1", *FAST)
+    assert "new classifier heads" in result.stdout
+    D = load_training_state(tmp_path / "b" / "state.safetensors")["task"]["D"]
+    assert (D["score.weight"] - exported["score.weight"]).abs().max() < 5e-3
+    assert D["classifier.weight"].shape[0] != exported["classifier.weight"].shape[0]
 
 
 def test_mode_seeking_rewards_seeds_that_differ_and_trains_with_odd_batches(metadata_folder, tmp_path):
