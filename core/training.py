@@ -92,16 +92,16 @@ def batch_indices(step: int, num_items: int, global_batch: int, seed: int, rank:
     return batch[rank::world]
 
 
-def class_labels(data: ImageTextDataset, columns: list[str]) -> tuple[torch.Tensor, list[int]]:
+def class_labels(data: ImageTextDataset, columns: list[str]) -> tuple[torch.Tensor, dict[str, list[str]]]:
     """(N, columns) class indices of each item among its column's 40 most common values (-100, which
-    cross-entropy ignores, for other or missing values) and the class count per column."""
+    cross-entropy ignores, for other or missing values) and the class names per column, in index order."""
     vocabulary = data.vocabulary(tuple(columns))
     missing = [c for c in columns if c not in vocabulary]
     if missing:
         raise ValueError(f"--classify: the data has no column {', '.join(missing)}")
     index = [{v: i for i, v in enumerate(vocabulary[c])} for c in columns]
     labels = torch.tensor([[index[j].get(a.get(c), -100) for j, c in enumerate(columns)] for a in data.attributes])
-    return labels, [len(vocabulary[c]) for c in columns]
+    return labels, {c: vocabulary[c] for c in columns}
 
 
 def classification_loss(logits: torch.Tensor, labels: torch.Tensor, classes: list[int]) -> torch.Tensor:

@@ -71,9 +71,8 @@ class GANTask:
         if self.classify_weight:
             if not self.conditional:
                 raise ValueError("--classify needs the conditional sngan model and captions: the generator learns a class from its prompt")
-            self.labels, classes = class_labels(data, options["classify"])
-            vocabulary = data.vocabulary(tuple(options["classify"]))
-            self.class_names = {column: vocabulary[column] for column in options["classify"]}
+            self.labels, self.class_names = class_labels(data, options["classify"])
+            classes = [len(names) for names in self.class_names.values()]
 
         generator_class, discriminator_class = ARCHITECTURES[self.arch]
         torch.manual_seed(self.seed)

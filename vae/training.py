@@ -42,7 +42,8 @@ class VAETask(SingleModelTask):
         self.shown = self.images[torch.linspace(0, len(self.images) - 1, SHOWN).long()]
         self.classes: list[int] = []
         if options.get("classify"):
-            self.labels, self.classes = class_labels(data, options["classify"])
+            self.labels, names = class_labels(data, options["classify"])
+            self.classes = [len(column) for column in names.values()]
         torch.manual_seed(self.seed)
         model = VAE(resolution=options["resolution"], latent_dim=options["latent_dim"], classes=tuple(self.classes))
         model = model.to(memory_format=torch.channels_last)
