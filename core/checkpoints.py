@@ -20,6 +20,10 @@ import torch
 from safetensors.torch import load_file, save_file
 
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, damaged or of the wrong kind; the message says how to get a good one."""
 
@@ -32,6 +36,7 @@ def atomic_path(final: str | Path):
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent)) / final.name
     try:
         yield tmp
+        _readable_as_umask_allows(tmp)
         if tmp.is_dir() and final.is_dir():
             old = final.with_name(f".{final.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -42,6 +47,12 @@ def atomic_path(final: str | Path):
             os.replace(tmp, final)
     finally:
         shutil.rmtree(tmp.parent, ignore_errors=True)
+
+
+def _readable_as_umask_allows(path: Path) -> None:
+    """safetensors creates its files owner-only (0600); give them the mode any other file would get."""
+    for file in [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]:
+        file.chmod(0o666 & ~_UMASK)
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

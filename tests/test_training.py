@@ -124,6 +124,10 @@ def test_export_loads_through_safetensors_and_generates(metadata_folder, tmp_pat
     names = {p.name for p in export.iterdir()}
     assert {"config.json", "diffusion_pytorch_model.safetensors", "README.md", "atelier.json"} <= names
     assert not any(n.endswith((".bin", ".pt", ".pth", ".ckpt")) for n in names)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for written in [*export.rglob("*.safetensors"), tmp_path / "r" / "state.safetensors"]:  # safetensors alone writes 0600
+        assert written.stat().st_mode & 0o777 == 0o666 & ~umask, written
     trained = load_training_state(tmp_path / "r" / "state.safetensors")["task"]["G_ema"]
     model = load_pretrained(ConditionalGenerator, export)
     for name, tensor in model.state_dict().items():  # fp16 on disk, float32 in memory
