@@ -38,8 +38,8 @@ def discriminator_card(info: dict, options: dict) -> str:
         title=f"Discriminator of the product GAN, {info['resolution']}×{info['resolution']} (sngan)",
         tags=["gan", "discriminator"],
         summary="The projection discriminator this folder's generator was trained against, shipped so training can continue from it.",
-        load="`python train.py gan --init-from <the generator's folder> …` loads it (its classifier heads only for the same classes); "
-             "`gan.model.ProjectionDiscriminator.from_pretrained(folder)`",
+        load="`python train.py gan --init-from <the generator's folder> …` (its classifier heads only for the same classes) "
+             "or `gan.model.ProjectionDiscriminator.from_pretrained(folder)`",
         details={}, options=options, training=info["training"],
         metrics="None of its own: see the generator's card one folder up.",
     )
