@@ -140,7 +140,8 @@ def test_sliders_api_start_edit_morph(client):
     assert np.abs(np.asarray(Image.open(first), dtype=int) - np.asarray(Image.open(moved), dtype=int)).mean() > 3
     frames, gif = client.predict(model="gan-fashion64", edit_a=edit, edit_b=moved_edit, frames=8, api_name="/morph")
     assert len(frames) == 8 and Image.open(gif).format == "GIF"
-    assert np.array_equal(np.asarray(Image.open(frames[-1]["image"]).convert("RGB")), np.asarray(Image.open(moved).convert("RGB")))
+    last = np.asarray(Image.open(frames[-1]["image"]).convert("RGB"), dtype=int) - np.asarray(Image.open(moved).convert("RGB"), dtype=int)
+    assert np.abs(last).max() <= 2  # the morph ends on B (decoded in a batch of 8: rounding may differ by a level)
 
 
 def test_vae_encodes_an_uploaded_photo(client, tmp_path):
