@@ -11,7 +11,9 @@
 Protocol (fixed so runs compare):
 - real set: the first 2,000 validation images (hash split of train.py, 5 %); floor: 2,000 training
   images (disjoint) against them;
-- generated set: one image per validation caption, seed = its index, default variety;
+- generated set: one image per validation caption, seed = its index, default variety; with
+  `--seed-sets K`, also the Fréchet distance of K more such sets (seed 10,000·k + index), as
+  mean ± standard deviation: how much of a difference between two models the seeds alone make;
 - every image padded to a white square, 64×64; features: EfficientNet-Lite0 `extract_features`,
   mean-pooled (1280-d), on 224×224 bilinear-upsampled input scaled (x−127)/128;
 - Fréchet distance between the sets (torchmetrics' arithmetic);
@@ -44,6 +46,7 @@ from core.evaluation import Protocol, cached_features  # noqa: E402
 from gan.generate import TextToProduct  # noqa: E402
 
 SHOWN = ("articleType", "baseColour")
+SEED_SET = 10_000  # seed set k draws image i with seed SEED_SET·k + i
 SHOP_PROMPTS = ("men's navy blue casual shirt", "Women Red Handbag", "white sports shoes", "women black heels",
                 "men blue jeans", "women pink kurta", "men brown wallet", "unisex black sunglasses")
 
@@ -95,6 +98,7 @@ def main(argv=None):
     parser.add_argument("--probe-train", type=int, default=6000)
     parser.add_argument("--train-speed", action="store_true", help="also time the sngan and dcgan training loops")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seed-sets", type=int, default=0, help="also report FD over this many other seed sets (mean ± std)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "generation.json"))
     args = parser.parse_args(argv)
     torch.manual_seed(0)
@@ -108,6 +112,9 @@ def main(argv=None):
         print(f"{name}: generating {protocol.n} images…", flush=True)
         feats = cached_features(pipe.one_per_prompt(protocol.captions), "generated")
         row = {"fd": protocol.fd(feats)}
+        if args.seed_sets:
+            row["fd_seed_sets"] = [protocol.fd(cached_features(pipe.one_per_prompt(protocol.captions, first_seed=SEED_SET * k), "generated"))
+                                   for k in range(1, args.seed_sets + 1)]
         for column, probe in probes.items():
             row[f"acc_{column}"] = probe.model.accuracy(feats[probe.rows], probe.labels)
         row["seed_variety"] = seed_variety(pipe)
@@ -131,7 +138,11 @@ def render_table(results: dict) -> str:
     ]
     for name, r in results["models"].items():
         rel = lambda c: f"{r[f'acc_{c}']:.3f} ({r[f'acc_{c}'] / p['ceiling'][c]:.0%} of ceiling)"
-        lines.append(f"| {name} | {r['fd']:.2f} | {rel('articleType')} | {rel('baseColour')} | {r['seed_variety']:.1f} | {r['ms_b1']:.2f} | {r['ms_b16']:.2f} | {r['params_m']:.2f} |")
+        fd = f"{r['fd']:.2f}"
+        if r.get("fd_seed_sets"):
+            sets = torch.tensor(r["fd_seed_sets"])
+            fd += f" ({len(sets)} other seed sets: {sets.mean():.2f} ± {sets.std():.2f})" if len(sets) > 1 else f" (other seeds: {sets[0]:.2f})"
+        lines.append(f"| {name} | {fd} | {rel('articleType')} | {rel('baseColour')} | {r['seed_variety']:.1f} | {r['ms_b1']:.2f} | {r['ms_b16']:.2f} | {r['params_m']:.2f} |")
     models = list(results["models"])
     if len(models) >= 2:
         first = results["models"][models[0]]["fd"]

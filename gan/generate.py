@@ -122,16 +122,16 @@ class TextToProduct:
         return out
 
 
-    def one_per_prompt(self, prompts: list[str], rerank: bool = False, batch: int = 64) -> torch.Tensor:
-        """The evaluation protocol: image i is drawn for prompts[i] with seed i (the best of
-        CANDIDATES with `rerank`), as uint8 (N, 3, H, W); the same pixels as `self(prompts[i], 1, seed=i)`."""
+    def one_per_prompt(self, prompts: list[str], rerank: bool = False, batch: int = 64, first_seed: int = 0) -> torch.Tensor:
+        """The evaluation protocol: image i is drawn for prompts[i] with seed first_seed + i (the best
+        of CANDIDATES with `rerank`), as uint8 (N, 3, H, W); the same pixels as `self(prompts[i], 1, seed=first_seed + i)`."""
         if rerank:
-            return torch.stack([torch.from_numpy(np.array(self(p or "product", 1, seed=i, rerank=True)[0])).permute(2, 0, 1)
+            return torch.stack([torch.from_numpy(np.array(self(p or "product", 1, seed=first_seed + i, rerank=True)[0])).permute(2, 0, 1)
                                 for i, p in enumerate(prompts)])
         out = []
         for start in range(0, len(prompts), batch):
             chunk = [p or "product" for p in prompts[start:start + batch]]
-            out.append(self.render(chunk, torch.cat([self.noise(start + i, 1) for i in range(len(chunk))])))
+            out.append(self.render(chunk, torch.cat([self.noise(first_seed + start + i, 1) for i in range(len(chunk))])))
         return torch.cat(out)
 
 

@@ -67,3 +67,6 @@ def test_one_per_prompt_is_the_same_as_asking_one_by_one(pipe):
     assert batched.shape == (3, 3, 64, 64)
     for i, image in enumerate(one_by_one):
         assert np.abs(batched[i].permute(1, 2, 0).numpy().astype(int) - image).max() <= 1
+    later = pipe.one_per_prompt(prompts[:1], first_seed=7)[0].permute(1, 2, 0).numpy().astype(int)
+    assert np.abs(later - np.asarray(pipe(prompts[0], 1, seed=7)[0])).max() <= 1
+    assert np.abs(later - np.asarray(one_by_one[0])).max() > 1
