@@ -1,10 +1,15 @@
 """Text-to-product benchmark: quality, conditioning and speed, side by side in one process.
 
     python bench/generation.py --data ../shared/data/fashion-products \\
-        --model shipped=checkpoints/gan-fashion64 --model ours-30min=runs/gan-ac-30-export \\
-        --model dcgan-30min-bf16=runs/gan-dcgan-bf16/export --train-speed
+        --model shipped=checkpoints/gan-fashion64 --model ours-30min=runs/gan-full-30/export \\
+        --model ours-narrow-30min=runs/gan-half-30/export --model dcgan-30min-bf16=runs/gan-dcgan-bf16/export --train-speed
 
-    # the DCGAN baseline: the same command and budget as ours-30min, with --arch dcgan
+    # the 30-minute runs: the shipped recipe at its full width and at half width, and the DCGAN
+    # baseline with the same command (--arch dcgan)
+    python train.py gan --data ../shared/data/fashion-products --out runs/gan-full-30 \\
+        --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
+    python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-30 --channels 256 128 64 32 \\
+        --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
 
@@ -64,8 +69,9 @@ def latency_ms(pipe: TextToProduct, batch: int, repeats: int = 20) -> float:
 SHIPPED_RECIPE = ["--mode-seeking", "0.1", "--classify", "articleType", "baseColour"]  # as in checkpoints/gan-fashion64's card
 
 
-def training_speed(data_dir: str, batch: int, steps: int = 6) -> dict[str, dict[str, float]]:
-    """Images/s of both loops in full precision and, where it differs, in train.py's default precision."""
+def training_speed(data_dir: str, batch: int, widths: list[tuple[int, ...]], steps: int = 6) -> dict[str, dict[str, float]]:
+    """Images/s of the sngan loop at each generator width in `widths` and of the dcgan loop, in full
+    precision and, where it differs, in train.py's default precision."""
     from accelerate.state import AcceleratorState
 
     from core.devices import default_mixed_precision, make_accelerator
@@ -75,9 +81,9 @@ def training_speed(data_dir: str, batch: int, steps: int = 6) -> dict[str, dict[
     data = ImageTextDataset(data_dir, 64, "train", limit=1024, progress=False)
     speeds = {}
     for precision in dict.fromkeys(("no", default_mixed_precision())):
-        for arch in ("sngan", "dcgan"):
+        for arch, channels in [*(("sngan", c) for c in widths), ("dcgan", None)]:
             # train.py's defaults plus the shipped recipe, with the augmentation the full 40k-image runs use (not the small-data one)
-            recipe = ["--augment", "translation", *SHIPPED_RECIPE] if arch == "sngan" else ["--augment", ""]
+            recipe = ["--augment", "translation", *SHIPPED_RECIPE, "--channels", *map(str, channels)] if arch == "sngan" else ["--augment", ""]
             options = vars(build_parser().parse_args(["gan", "--data", data_dir, "--out", "-", "--arch", arch, "--batch-size", str(batch), *recipe]))
             options["out"] = None  # no caption cache on disk for a timing run
             AcceleratorState._reset_state()  # Accelerate keeps one precision per process otherwise
@@ -86,7 +92,8 @@ def training_speed(data_dir: str, batch: int, steps: int = 6) -> dict[str, dict[
             started = time.perf_counter()
             for step in range(1, steps + 1):
                 task.train_step(step)
-            speeds.setdefault(precision, {})[arch] = batch * steps / (time.perf_counter() - started)
+            label = f"sngan {'-'.join(map(str, channels))}" if channels else arch
+            speeds.setdefault(precision, {})[label] = batch * steps / (time.perf_counter() - started)
     return speeds
 
 
@@ -106,9 +113,11 @@ def main(argv=None):
     protocol = Protocol(args.data, real=args.real, probe_train=args.probe_train)
     probes = {c: protocol.probes[c] for c in SHOWN}
     results = {"protocol": {"real": protocol.n, "floor_fd": protocol.floor_fd, "ceiling": {c: p.ceiling for c, p in probes.items()}}, "models": {}}
+    pipes = []
     for spec in args.model:
         name, folder = spec.split("=", 1)
         pipe = TextToProduct.from_pretrained(folder, device="cpu")
+        pipes.append(pipe)
         print(f"{name}: generating {protocol.n} images…", flush=True)
         feats = cached_features(pipe.one_per_prompt(protocol.captions), "generated")
         row = {"fd": protocol.fd(feats)}
@@ -122,7 +131,10 @@ def main(argv=None):
         row["params_m"] = sum(p.numel() for p in pipe.generator.parameters()) / 1e6
         results["models"][name] = row
     if args.train_speed:
-        results["train_images_per_s"] = training_speed(args.data, args.batch_size)
+        from gan.training import generator_channels
+
+        widths = [tuple(pipe.generator.config.channels) for pipe in pipes if pipe.info.get("arch") == "sngan"]
+        results["train_images_per_s"] = training_speed(args.data, args.batch_size, list(dict.fromkeys([generator_channels(64, None), *widths])))
 
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
@@ -152,7 +164,8 @@ def render_table(results: dict) -> str:
         lines.append("\ntraining images/s (same batch, same process):")
         for precision, t in results["train_images_per_s"].items():
             label = precision_name(precision) + ("" if precision == "no" else " (train.py's default here)")
-            lines.append(f"- {label}: sngan {t['sngan']:.1f}, dcgan {t['dcgan']:.1f} (ratio {t['sngan'] / t['dcgan']:.2f})")
+            lines.append(f"- {label}: " + ", ".join(f"{loop} {speed:.1f} ({speed / t['dcgan']:.2f}× dcgan)" for loop, speed in t.items() if loop != "dcgan")
+                         + f", dcgan {t['dcgan']:.1f}")
     return "\n".join(lines)
 
 

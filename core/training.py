@@ -198,7 +198,7 @@ def save_options(run_dir: Path, options: dict, resume: bool) -> None:
     path = run_dir / "options.json"
     if resume and path.is_file():
         previous = json.loads(path.read_text(encoding="utf-8"))
-        fixed = ("model", "data", "arch", "resolution", "batch_size", "seed", "caption_column", "latent_dim", "classify")
+        fixed = ("model", "data", "arch", "resolution", "batch_size", "seed", "caption_column", "latent_dim", "classify", "channels")
         changed = {k: (previous[k], options.get(k)) for k in fixed if k in previous and previous[k] != options.get(k)}
         if changed:
             raise CheckpointError(f"--resume with different options than the run was started with: {changed}")

@@ -35,6 +35,18 @@ def templated_captions(data: ImageTextDataset, template: str) -> list[str | None
     return out
 
 
+def generator_channels(resolution: int, channels: list[int] | None) -> tuple[int, ...]:
+    """The sngan generator's widths, one per doubling from 4×4 (the discriminator mirrors them):
+    `--channels` if given, else halving from 512 (512 256 128 64 at 64 px)."""
+    doublings = (resolution // 4).bit_length() - 1
+    if resolution < 8 or resolution != 4 << doublings:
+        raise ValueError(f"--resolution {resolution}: the GAN needs 4·2^k pixels (32, 64, 128…)")
+    channels = tuple(channels or (max(512 >> i, 16) for i in range(doublings)))
+    if len(channels) != doublings or min(channels) < 1:
+        raise ValueError(f"--resolution {resolution} needs {doublings} positive --channels widths (one per doubling from 4×4), got {list(channels)}")
+    return channels
+
+
 def mode_seeking_loss(images_a, images_b, noise_a, noise_b) -> torch.Tensor:
     """MSGAN (Mao et al. 2019): the inverse of how far the images move per unit of noise, for pairs
     drawn with the same caption. Without it the text decides almost everything and the seeds of one
@@ -78,11 +90,14 @@ class GANTask:
         torch.manual_seed(self.seed)
         if self.arch == "sngan":
             cond_dim = EMBEDDING_DIM if self.conditional else 0
-            G = generator_class(resolution=options["resolution"], cond_dim=cond_dim)
+            channels = generator_channels(options["resolution"], options.get("channels"))
+            G = generator_class(resolution=options["resolution"], cond_dim=cond_dim, channels=channels)
             D = discriminator_class(resolution=options["resolution"], cond_dim=cond_dim, batch_norm=options.get("d_batch_norm", True),
-                                    classes=tuple(classes))
+                                    classes=tuple(classes), channels=channels[::-1])
             self.loss = "hinge"
         else:
+            if options.get("channels"):
+                raise ValueError("--channels sets the sngan widths; the dcgan baseline keeps the paper's")
             G, D = generator_class(resolution=options["resolution"]), discriminator_class(resolution=options["resolution"])
             self.loss = "bce"
         self.classes = classes

@@ -293,6 +293,19 @@ def test_class_folder_trains_class_conditional_model(tmp_path):
     assert info["conditional"] and set(info["sample_prompts"]) <= {"red hat", "blue hat", "green hat", "black hat"}
 
 
+def test_narrower_generator_at_another_resolution_trains_and_loads(metadata_folder, tmp_path):
+    run_train("gan", "--data", metadata_folder, "--out", tmp_path / "r", "--resolution", "32", "--channels", "64", "32", "16",
+              "--max-steps", "2", *FAST)
+    export = tmp_path / "r" / "export"
+    assert load_pretrained(ProjectionDiscriminator, export / "discriminator").config.channels == [16, 32, 64]
+    pipe = TextToProduct.from_pretrained(export, device="cpu")
+    assert pipe.generator.config.channels == [64, 32, 16]
+    assert [image.size for image in pipe("red cotton shirt", count=2, seed=0)] == [(32, 32)] * 2
+    for bad, message in ((["--channels", "64", "32"], "needs 3 positive --channels"), (["--arch", "dcgan", "--channels", "64", "32", "16"], "dcgan")):
+        result = run_train("gan", "--data", metadata_folder, "--out", tmp_path / "bad", "--resolution", "32", *bad, "--max-steps", "1", *FAST, check=False)
+        assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
 def test_dcgan_baseline_is_unconditional(flat_folder, tmp_path):
     run_train("gan", "--arch", "dcgan", "--data", flat_folder, "--out", tmp_path / "r", "--max-steps", "2", "--val-fraction", "0", *FAST)
     pipe = TextToProduct.from_pretrained(tmp_path / "r" / "export", device="cpu")
