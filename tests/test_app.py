@@ -397,7 +397,10 @@ def test_browser_enhances_an_uploaded_photo(app_url, browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    upload_in_tab(browser, app_url, "Enhance", "#enhance-editor", photo_file(tmp_path, (200, 150)), "canvas")
+    wait = upload_in_tab(browser, app_url, "Enhance", "#enhance-editor", photo_file(tmp_path, (200, 150)), "canvas")
+    # the editor's canvas is there before any upload; its "Upload an image" prompt goes once the photo is in
+    # (clicking earlier, on a slow machine, sent an empty editor)
+    wait.until(lambda d: "Upload an image" not in d.find_element(By.ID, "enhance-editor").text)
     browser.find_element(By.ID, "enhance-button").click()
     WebDriverWait(browser, 180).until(lambda d: loaded_images(d, "#enhance-comparison img"))
     screenshot(browser, "enhance-tab.png", tmp_path)
