@@ -113,11 +113,12 @@ def main(argv=None):
     protocol = Protocol(args.data, real=args.real, probe_train=args.probe_train)
     probes = {c: protocol.probes[c] for c in SHOWN}
     results = {"protocol": {"real": protocol.n, "floor_fd": protocol.floor_fd, "ceiling": {c: p.ceiling for c, p in probes.items()}}, "models": {}}
-    pipes = []
+    widths = []  # each sngan model's generator widths, for --train-speed
     for spec in args.model:
         name, folder = spec.split("=", 1)
         pipe = TextToProduct.from_pretrained(folder, device="cpu")
-        pipes.append(pipe)
+        if pipe.info.get("arch") == "sngan":
+            widths.append(tuple(pipe.generator.config.channels))
         print(f"{name}: generating {protocol.n} images…", flush=True)
         feats = cached_features(pipe.one_per_prompt(protocol.captions), "generated")
         row = {"fd": protocol.fd(feats)}
@@ -133,7 +134,6 @@ def main(argv=None):
     if args.train_speed:
         from gan.training import generator_channels
 
-        widths = [tuple(pipe.generator.config.channels) for pipe in pipes if pipe.info.get("arch") == "sngan"]
         results["train_images_per_s"] = training_speed(args.data, args.batch_size, list(dict.fromkeys([generator_channels(64, None), *widths])))
 
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
