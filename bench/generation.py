@@ -2,13 +2,21 @@
 
     python bench/generation.py --data ../shared/data/fashion-products \\
         --model shipped=checkpoints/gan-fashion64 --model ours-30min=runs/gan-full-30/export \\
-        --model ours-narrow-30min=runs/gan-half-30/export --model dcgan-30min-bf16=runs/gan-dcgan-bf16/export --train-speed
+        --model ours-narrow-30min=runs/gan-half-30/export --model ours-quarter-30min=runs/gan-quarter-30/export \\
+        --model ours-short-recipe-30min=runs/gan-half-noaug-lr2-30/export \\
+        --model dcgan-30min-bf16=runs/gan-dcgan-bf16/export --train-speed --seed-sets 2 --noise-spread 1.5 2 3
 
-    # the 30-minute runs: the shipped recipe at its full width and at half width, and the DCGAN
-    # baseline with the same command (--arch dcgan)
+    # the 30-minute runs: the shipped recipe at its full, half and quarter width; the short-budget
+    # recipe (half width, no augmentation, twice the learning rates); the DCGAN baseline with the
+    # same command (--arch dcgan: the paper's Adam 2e-4, no augmentation)
     python train.py gan --data ../shared/data/fashion-products --out runs/gan-full-30 \\
         --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
     python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-30 --channels 256 128 64 32 \\
+        --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
+    python train.py gan --data ../shared/data/fashion-products --out runs/gan-quarter-30 --channels 128 64 32 16 \\
+        --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
+    python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-noaug-lr2-30 --channels 256 128 64 32 \\
+        --augment "" --lr-g 4e-4 --lr-d 4e-4 \\
         --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
@@ -19,6 +27,8 @@ Protocol (fixed so runs compare):
 - generated set: one image per validation caption, seed = its index, default variety; with
   `--seed-sets K`, also the Fréchet distance of K more such sets (seed 10,000·k + index), as
   mean ± standard deviation: how much of a difference between two models the seeds alone make;
+  with `--noise-spread S…`, also its distance with every noise vector scaled S× (the seeds of one
+  prompt then differ more): how much of a model's distance a lack of variety accounts for;
 - every image padded to a white square, 64×64; features: EfficientNet-Lite0 `extract_features`,
   mean-pooled (1280-d), on 224×224 bilinear-upsampled input scaled (x−127)/128;
 - Fréchet distance between the sets (torchmetrics' arithmetic);
@@ -58,6 +68,17 @@ SHOP_PROMPTS = ("men's navy blue casual shirt", "Women Red Handbag", "white spor
 
 def seed_variety(pipe: TextToProduct, seeds: int = 16) -> float:
     return sum(pipe.render([p] * seeds, pipe.noise(0, seeds)).float().std(dim=0).mean().item() for p in SHOP_PROMPTS) / len(SHOP_PROMPTS)
+
+
+def spread_fd(pipe: TextToProduct, protocol: Protocol, spread: float, batch: int = 64) -> float:
+    """The protocol's Fréchet distance with every noise vector scaled by `spread`: a diagnostic of how
+    much of a model's distance more variety between seeds would remove."""
+    images = []
+    for start in range(0, protocol.n, batch):
+        prompts = [p or "product" for p in protocol.captions[start:start + batch]]
+        noise = torch.cat([pipe.noise(start + i, 1) for i in range(len(prompts))])
+        images.append(pipe.render(prompts, spread * noise))
+    return protocol.fd(cached_features(torch.cat(images), "generated"))
 
 
 def latency_ms(pipe: TextToProduct, batch: int, repeats: int = 20) -> float:
@@ -106,6 +127,8 @@ def main(argv=None):
     parser.add_argument("--train-speed", action="store_true", help="also time the sngan and dcgan training loops")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed-sets", type=int, default=0, help="also report FD over this many other seed sets (mean ± std)")
+    parser.add_argument("--noise-spread", type=float, nargs="+", default=[], metavar="S",
+                        help="also the FD with the noise scaled S× (more seed variety: how much of the distance is it?)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "generation.json"))
     args = parser.parse_args(argv)
     torch.manual_seed(0)
@@ -125,6 +148,8 @@ def main(argv=None):
         if args.seed_sets:
             row["fd_seed_sets"] = [protocol.fd(cached_features(pipe.one_per_prompt(protocol.captions, first_seed=SEED_SET * k), "generated"))
                                    for k in range(1, args.seed_sets + 1)]
+        if pipe.conditional:
+            row["fd_noise_spread"] = {str(s): spread_fd(pipe, protocol, s) for s in args.noise_spread}
         for column, probe in probes.items():
             row[f"acc_{column}"] = probe.model.accuracy(feats[probe.rows], probe.labels)
         row["seed_variety"] = seed_variety(pipe)
@@ -160,6 +185,11 @@ def render_table(results: dict) -> str:
         first = results["models"][models[0]]["fd"]
         lines.append("")
         lines += [f"FD ratio {models[0]} / {m}: {first / results['models'][m]['fd']:.2f}" for m in models[1:]]
+    spreads = {name: r["fd_noise_spread"] for name, r in results["models"].items() if r.get("fd_noise_spread")}
+    if spreads:
+        lines.append("\nFD with the noise scaled (seed variety up; the first column is the table's):")
+        lines += [f"- {name}: ×1 {results['models'][name]['fd']:.2f}, " + ", ".join(f"×{s} {fd:.2f}" for s, fd in row.items())
+                  for name, row in spreads.items()]
     if "train_images_per_s" in results:
         lines.append("\ntraining images/s (same batch, same process):")
         for precision, t in results["train_images_per_s"].items():
