@@ -148,7 +148,7 @@ def main(argv=None):
         if args.seed_sets:
             row["fd_seed_sets"] = [protocol.fd(cached_features(pipe.one_per_prompt(protocol.captions, first_seed=SEED_SET * k), "generated"))
                                    for k in range(1, args.seed_sets + 1)]
-        if pipe.conditional:
+        if pipe.conditional:  # an unconditional model's variety is all noise already; scaled, it only leaves its training range
             row["fd_noise_spread"] = {str(s): spread_fd(pipe, protocol, s) for s in args.noise_spread}
         for column, probe in probes.items():
             row[f"acc_{column}"] = probe.model.accuracy(feats[probe.rows], probe.labels)
