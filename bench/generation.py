@@ -3,12 +3,15 @@
     python bench/generation.py --data ../shared/data/fashion-products \\
         --model shipped=checkpoints/gan-fashion64 --model ours-30min=runs/gan-full-30/export \\
         --model ours-narrow-30min=runs/gan-half-30/export --model ours-quarter-30min=runs/gan-quarter-30/export \\
-        --model ours-short-recipe-30min=runs/gan-half-noaug-lr2-30/export \\
+        --model ours-noaug-lr4e-4-30min=runs/gan-half-noaug-lr2-30/export \\
+        --model ours-short-recipe-30min=runs/gan-half-noaug-lr8-30/export --model ours-noaug-lr1.2e-3-30min=runs/gan-half-noaug-lr12-30/export \\
+        --model ours-lr8e-4-ema0.9995-30min=runs/gan-half-noaug-lr8-ema9995-30/export \\
         --model dcgan-30min-bf16=runs/gan-dcgan-bf16/export --train-speed --seed-sets 2 --noise-spread 1.5 2 3
 
-    # the 30-minute runs: the shipped recipe at its full, half and quarter width; the short-budget
-    # recipe (half width, no augmentation, twice the learning rates); the DCGAN baseline with the
-    # same command (--arch dcgan: the paper's Adam 2e-4, no augmentation)
+    # the 30-minute runs: the shipped recipe at its full, half and quarter width; half width without
+    # augmentation at learning rates 4e-4, 8e-4 (the short-budget recipe; also with --ema 0.9995)
+    # and 1.2e-3; the DCGAN baseline with the same command (--arch dcgan: the paper's Adam 2e-4,
+    # no augmentation)
     python train.py gan --data ../shared/data/fashion-products --out runs/gan-full-30 \\
         --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
     python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-30 --channels 256 128 64 32 \\
@@ -17,6 +20,15 @@
         --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
     python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-noaug-lr2-30 --channels 256 128 64 32 \\
         --augment "" --lr-g 4e-4 --lr-d 4e-4 \\
+        --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
+    python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-noaug-lr8-30 --channels 256 128 64 32 \\
+        --augment "" --lr-g 8e-4 --lr-d 8e-4 \\
+        --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
+    python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-noaug-lr12-30 --channels 256 128 64 32 \\
+        --augment "" --lr-g 1.2e-3 --lr-d 1.2e-3 \\
+        --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
+    python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-noaug-lr8-ema9995-30 --channels 256 128 64 32 \\
+        --augment "" --lr-g 8e-4 --lr-d 8e-4 --ema 0.9995 \\
         --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
