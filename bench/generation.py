@@ -30,13 +30,16 @@
     python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-noaug-lr8-ema9995-30 --channels 256 128 64 32 \\
         --augment "" --lr-g 8e-4 --lr-d 8e-4 --ema 0.9995 \\
         --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
-    # two later one-option variants of the short-budget recipe, each measured alone (README)
+    # three later one-option variants of the short-budget recipe, each measured alone (README)
     python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-b0-30 --channels 256 128 64 32 \\
         --augment "" --lr-g 8e-4 --lr-d 8e-4 --betas 0.0 0.99 \\
         --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
     python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-b32-30 --channels 256 128 64 32 \\
         --augment "" --lr-g 8e-4 --lr-d 8e-4 --batch-size 32 \\
         --checkpoint-every 400 --sample-every 400 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
+    python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-ms0-30 --channels 256 128 64 32 \\
+        --augment "" --lr-g 8e-4 --lr-d 8e-4 \\
+        --checkpoint-every 200 --sample-every 200 --mode-seeking 0 --classify articleType baseColour --max-minutes 30
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
 
