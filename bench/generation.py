@@ -30,7 +30,7 @@
     python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-noaug-lr8-ema9995-30 --channels 256 128 64 32 \\
         --augment "" --lr-g 8e-4 --lr-d 8e-4 --ema 0.9995 \\
         --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
-    # seven later one-option variants of the short-budget recipe, each measured alone (README); ms50 is its command now
+    # eight later one-option variants of the short-budget recipe, each measured alone (README); noaug-lr8 (above) stays its command
     python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-b0-30 --channels 256 128 64 32 \\
         --augment "" --lr-g 8e-4 --lr-d 8e-4 --betas 0.0 0.99 \\
         --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
@@ -52,6 +52,10 @@
     python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-ms100-30 --channels 256 128 64 32 \\
         --augment "" --lr-g 8e-4 --lr-d 8e-4 \\
         --checkpoint-every 200 --sample-every 200 --mode-seeking 1.0 --classify articleType baseColour --max-minutes 30
+    python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-ms50-b128-30 --channels 256 128 64 32 \\
+        --augment "" --lr-g 8e-4 --lr-d 8e-4 --batch-size 128 \\
+        --checkpoint-every 100 --sample-every 100 --mode-seeking 0.5 --classify articleType baseColour --max-minutes 30
+    # the ms50 command again with --seed 1 and --seed 2 (runs/gan-half-ms50-s1-30, runs/gan-half-ms50-s2-30): the seed spread
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
 
