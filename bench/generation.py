@@ -37,25 +37,16 @@
     python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-b32-30 --channels 256 128 64 32 \\
         --augment "" --lr-g 8e-4 --lr-d 8e-4 --batch-size 32 \\
         --checkpoint-every 400 --sample-every 400 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
-    python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-ms0-30 --channels 256 128 64 32 \\
-        --augment "" --lr-g 8e-4 --lr-d 8e-4 \\
-        --checkpoint-every 200 --sample-every 200 --mode-seeking 0 --classify articleType baseColour --max-minutes 30
-    python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-ms25-30 --channels 256 128 64 32 \\
-        --augment "" --lr-g 8e-4 --lr-d 8e-4 \\
-        --checkpoint-every 200 --sample-every 200 --mode-seeking 0.25 --classify articleType baseColour --max-minutes 30
-    python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-ms50-30 --channels 256 128 64 32 \\
-        --augment "" --lr-g 8e-4 --lr-d 8e-4 \\
-        --checkpoint-every 200 --sample-every 200 --mode-seeking 0.5 --classify articleType baseColour --max-minutes 30
-    python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-ms75-30 --channels 256 128 64 32 \\
-        --augment "" --lr-g 8e-4 --lr-d 8e-4 \\
-        --checkpoint-every 200 --sample-every 200 --mode-seeking 0.75 --classify articleType baseColour --max-minutes 30
-    python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-ms100-30 --channels 256 128 64 32 \\
-        --augment "" --lr-g 8e-4 --lr-d 8e-4 \\
-        --checkpoint-every 200 --sample-every 200 --mode-seeking 1.0 --classify articleType baseColour --max-minutes 30
+    # runs/gan-half-NAME-30 per mode-seeking weight W and seed S; ms50-s1 and ms50-s2 repeat ms50 with other seeds
+    for run in "ms0 0 0" "ms25 0.25 0" "ms50 0.5 0" "ms75 0.75 0" "ms100 1.0 0" "ms50-s1 0.5 1" "ms50-s2 0.5 2"; do
+      set -- $run  # NAME W S
+      python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-$1-30 --channels 256 128 64 32 \\
+          --augment "" --lr-g 8e-4 --lr-d 8e-4 --seed $3 \\
+          --checkpoint-every 200 --sample-every 200 --mode-seeking $2 --classify articleType baseColour --max-minutes 30
+    done
     python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-ms50-b128-30 --channels 256 128 64 32 \\
         --augment "" --lr-g 8e-4 --lr-d 8e-4 --batch-size 128 \\
         --checkpoint-every 100 --sample-every 100 --mode-seeking 0.5 --classify articleType baseColour --max-minutes 30
-    # the ms50 command again with --seed 1 and --seed 2 (runs/gan-half-ms50-s1-30, runs/gan-half-ms50-s2-30): the seed spread
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
 
