@@ -114,13 +114,17 @@ def sliders_tab() -> None:
         return [gr.Slider(label=slider_label(names[i]), value=values.get(names[i], 0.0), visible=True) if i < len(names)
                 else gr.Slider(visible=False, value=0.0) for i in range(MAX_SLIDERS)]
 
+    photo_model = next((m for m in models if studio_for(m).space.can_encode), None)
+
     def panel(model: str, seed: int, prompt: str):
         """What the tab shows for a model: slider names, named choices, a first product, a hint."""
         studio = studio_for(model)
         names = studio.default_sliders()
         named = [n for n in studio.directions.names if "=" in n]
         image, edit = start_edit(model, seed, prompt)
-        hint = "Upload a photo to start from it." if studio.space.can_encode else "This GAN starts from a seed and a description (it cannot encode photos)."
+        hint = ("Upload a photo to start from it." if studio.space.can_encode else
+                f"Starts from a seed and the description; a photo you upload opens in {photo_model}, which can encode it." if photo_model else
+                "Starts from a seed and the description (no model here can encode photos).")
         return names, named, image, edit, hint
 
     @user_facing
@@ -154,6 +158,16 @@ def sliders_tab() -> None:
         if not path:
             raise ImageError("upload a product photo first")
         return encode_photo(model, path, os.path.basename(path))
+
+    @user_facing
+    def start_from_photo(model: str, photo: str, seed: int, prompt: str):
+        """A photo opens in the chosen model if it can encode photos, else in one that can (the VAE)."""
+        if not studio_for(model).space.can_encode:
+            if photo_model is None:
+                raise LatentError("no model here can encode photos: start from a seed and a description")
+            model = photo_model
+        names, named_choices, _, _, hint, *slider_values = choose_model(model, seed, prompt)
+        return model, names, named_choices, *encode(model, photo), hint, *slider_values, 0.0
 
     @user_facing
     def move(model: str, edit: str, names: list[str], phrase: str, phrase_amount: float, *values):
@@ -201,13 +215,14 @@ def sliders_tab() -> None:
     names = gr.State(first_names)
     with gr.Row():
         with gr.Column(scale=1):
-            model = gr.Dropdown(models, value=models[0], label="Model")
+            model = gr.Dropdown(models, value=models[0], label="Model", elem_id="slider-model")
             hint = gr.Markdown(first_hint)
             prompt = gr.Textbox(label="Description (GAN models)", value=START_PROMPT, max_length=2000)
             with gr.Row():
                 seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
                 new = gr.Button("New product", variant="primary")
-            photo = gr.Image(type="filepath", label="…or start from your product photo (VAE)", sources=["upload", "clipboard"], height=200)
+            photo = gr.Image(type="filepath", label="…or start from your product photo (VAE)", sources=["upload", "clipboard"], height=200,
+                             elem_id="slider-photo")
         with gr.Column(scale=1):
             named = gr.Dropdown([(slider_label(n), n) for n in first_named], value=[n for n in first_names if "=" in n], multiselect=True,
                                 max_choices=MAX_SLIDERS, label="Named sliders (the rest are principal directions)")
@@ -236,7 +251,8 @@ def sliders_tab() -> None:
         gif = gr.File(label="GIF")
 
     slider_outputs = [names, named, image, edit, hint, *sliders]
-    model.change(choose_model, [model, seed, prompt], slider_outputs, api_visibility="private")
+    # .input, not .change: a photo upload also sets the model, and must not be replaced by a seed start
+    model.input(choose_model, [model, seed, prompt], slider_outputs, api_visibility="private")
     gr.on([new.click, prompt.submit], new_product, [model, seed, prompt], [image, edit, phrase_amount, *sliders], api_visibility="private")
     named.input(choose_named, [model, named, names, edit, *sliders], [names, image, edit, *sliders], api_visibility="private")
     moved = [model, edit, names, phrase, phrase_amount, *sliders]
@@ -244,8 +260,7 @@ def sliders_tab() -> None:
         trigger(move, moved, [image, edit], api_visibility="private", trigger_mode="always_last")
     reset.click(lambda: [0.0] * (MAX_SLIDERS + 1), None, [phrase_amount, *sliders], api_visibility="private", queue=False).then(
         move, moved, [image, edit], api_visibility="private")
-    photo.upload(lambda m, p: encode(m, p), [model, photo], [image, edit], api_visibility="private").then(
-        lambda: [0.0] * (MAX_SLIDERS + 1), None, [phrase_amount, *sliders], api_visibility="private", queue=False)
+    photo.upload(start_from_photo, [model, photo, seed, prompt], [model, *slider_outputs, phrase_amount], api_visibility="private")
     open_button.click(open_edit, [model, edit, names], [names, image, edit, phrase, phrase_amount, *sliders], api_visibility="private")
     upload.upload(open_edit_file, [model, upload, names], [names, image, edit, phrase, phrase_amount, *sliders], api_visibility="private")
     save.click(save_edit, edit, save, api_visibility="private")

@@ -230,12 +230,14 @@ CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 
 
 def available_models(root: str | Path = CHECKPOINTS) -> list[str]:
-    """Names of checkpoint folders that have slider directions, VAE first (it can also encode photos)."""
+    """Names of checkpoint folders that have slider directions, GANs first: a GAN's first product is a
+    sharp one made from the tab's description, a VAE's a blurry random blend (a photo upload switches
+    to a model that can encode it)."""
     from core.checkpoints import read_json
     from latent.directions import FILE
 
     folders = [f for f in sorted(Path(root).glob("*")) if (f / FILE).is_file()]
-    return [f.name for f in sorted(folders, key=lambda f: (read_json(f / "atelier.json", {}).get("kind") != "vae", f.name))]
+    return [f.name for f in sorted(folders, key=lambda f: (read_json(f / "atelier.json", {}).get("kind") != "gan", f.name))]
 
 
 def studio_for(model: str, root: str | Path = CHECKPOINTS) -> Studio:

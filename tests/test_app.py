@@ -393,6 +393,23 @@ def test_browser_moves_a_slider_and_the_product_changes(app_url, browser, tmp_pa
 
 
 @needs_browser
+def test_browser_a_photo_uploaded_beside_the_gan_opens_in_the_vae(app_url, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    chosen = lambda d: d.find_element(By.CSS_SELECTOR, "#slider-model input").get_attribute("value")
+    browser.get(app_url)
+    open_tab(browser, "Sliders")
+    assert WebDriverWait(browser, 60).until(chosen) == "gan-fashion64"  # the tab opens on the description's product
+    wait = upload_in_tab(browser, app_url, "Sliders", "#slider-photo", photo_file(tmp_path, (200, 150)), "img")
+    wait.until(lambda d: chosen(d) == "vae-fashion64")
+    next(b for b in browser.find_elements(By.CSS_SELECTOR, "button") if "Save or share this edit" in b.text).click()
+    edit = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#edit-json textarea").get_attribute("value"))
+    screenshot(browser, "sliders-photo.png", tmp_path)
+    assert json.loads(edit)["model"] == "vae-fashion64" and json.loads(edit)["start"]["image"].endswith(".png")
+
+
+@needs_browser
 def test_browser_enhances_an_uploaded_photo(app_url, browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
