@@ -160,14 +160,15 @@ def sliders_tab() -> None:
         return encode_photo(model, path, os.path.basename(path))
 
     @user_facing
-    def start_from_photo(model: str, photo: str, seed: int, prompt: str):
-        """A photo opens in the chosen model if it can encode photos, else in one that can (the VAE)."""
-        if not studio_for(model).space.can_encode:
-            if photo_model is None:
-                raise LatentError("no model here can encode photos: start from a seed and a description")
-            model = photo_model
-        names, named_choices, _, _, hint, *slider_values = choose_model(model, seed, prompt)
-        return model, names, named_choices, *encode(model, photo), hint, *slider_values, 0.0
+    def start_from_photo(model: str, photo: str, names: list[str], seed: int, prompt: str):
+        """A photo opens in the chosen model if it can encode photos (its sliders stay, back at 0),
+        else in one that can (the VAE)."""
+        if studio_for(model).space.can_encode:
+            return model, names, gr.skip(), *encode(model, photo), gr.skip(), *slider_updates(names), 0.0
+        if photo_model is None:
+            raise LatentError("no model here can encode photos: start from a seed and a description")
+        names, named_choices, _, _, hint, *sliders = choose_model(photo_model, seed, prompt)
+        return photo_model, names, named_choices, *encode(photo_model, photo), hint, *sliders, 0.0
 
     @user_facing
     def move(model: str, edit: str, names: list[str], phrase: str, phrase_amount: float, *values):
@@ -260,7 +261,7 @@ def sliders_tab() -> None:
         trigger(move, moved, [image, edit], api_visibility="private", trigger_mode="always_last")
     reset.click(lambda: [0.0] * (MAX_SLIDERS + 1), None, [phrase_amount, *sliders], api_visibility="private", queue=False).then(
         move, moved, [image, edit], api_visibility="private")
-    photo.upload(start_from_photo, [model, photo, seed, prompt], [model, *slider_outputs, phrase_amount], api_visibility="private")
+    photo.upload(start_from_photo, [model, photo, names, seed, prompt], [model, *slider_outputs, phrase_amount], api_visibility="private")
     open_button.click(open_edit, [model, edit, names], [names, image, edit, phrase, phrase_amount, *sliders], api_visibility="private")
     upload.upload(open_edit_file, [model, upload, names], [names, image, edit, phrase, phrase_amount, *sliders], api_visibility="private")
     save.click(save_edit, edit, save, api_visibility="private")

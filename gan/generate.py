@@ -121,7 +121,6 @@ class TextToProduct:
             out.append(image)
         return out
 
-
     def one_per_prompt(self, prompts: list[str], rerank: bool = False, batch: int = 64, first_seed: int = 0) -> torch.Tensor:
         """The evaluation protocol: image i is drawn for prompts[i] with seed first_seed + i (the best
         of CANDIDATES with `rerank`), as uint8 (N, 3, H, W); the same pixels as `self(prompts[i], 1, seed=first_seed + i)`."""
