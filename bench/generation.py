@@ -24,13 +24,14 @@
     python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-noaug-lr8-30 --channels 256 128 64 32 \\
         --augment "" --lr-g 8e-4 --lr-d 8e-4 \\
         --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
+    # its repeats: the same with --seed 1 / --seed 2 and --out runs/gan-half-noaug-lr8-s1-30 / -s2-30
     python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-noaug-lr12-30 --channels 256 128 64 32 \\
         --augment "" --lr-g 1.2e-3 --lr-d 1.2e-3 \\
         --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
     python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-noaug-lr8-ema9995-30 --channels 256 128 64 32 \\
         --augment "" --lr-g 8e-4 --lr-d 8e-4 --ema 0.9995 \\
         --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
-    # eight later one-option variants of the short-budget recipe, each measured alone (README); noaug-lr8 (above) stays its command
+    # eight later one-option variants of noaug-lr8, each measured alone (README); ms50 in the loop below is README's short-budget command
     python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-b0-30 --channels 256 128 64 32 \\
         --augment "" --lr-g 8e-4 --lr-d 8e-4 --betas 0.0 0.99 \\
         --checkpoint-every 200 --sample-every 200 --mode-seeking 0.1 --classify articleType baseColour --max-minutes 30
@@ -49,6 +50,7 @@
         --checkpoint-every 100 --sample-every 100 --mode-seeking 0.5 --classify articleType baseColour --max-minutes 30
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
+    # its repeat: the same with --seed 1 --out runs/gan-dcgan-bf16-s1
 
 Protocol (fixed so runs compare):
 - real set: the first 2,000 validation images (hash split of train.py, 5 %); floor: 2,000 training
