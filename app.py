@@ -116,22 +116,25 @@ def sliders_tab() -> None:
 
     photo_model = next((m for m in models if studio_for(m).space.can_encode), None)
 
-    def panel(model: str, seed: int, prompt: str):
-        """What the tab shows for a model: slider names, named choices, a first product, a hint."""
+    def panel(model: str):
+        """What the tab shows for a model: slider names, named choices, a hint."""
         studio = studio_for(model)
         names = studio.default_sliders()
         named = [n for n in studio.directions.names if "=" in n]
-        image, edit = start_edit(model, seed, prompt)
         hint = ("Upload a photo to start from it." if studio.space.can_encode else
                 f"Starts from a seed and the description; a photo you upload opens in {photo_model}, which can encode it." if photo_model else
                 "Starts from a seed and the description (no model here can encode photos).")
-        return names, named, image, edit, hint
+        return names, named, hint
+
+    def show_model(model: str, image, edit: str):
+        """The tab's outputs for a model starting from (image, edit)."""
+        names, named, hint = panel(model)
+        return (names, gr.Dropdown(choices=[(slider_label(n), n) for n in named], value=[n for n in names if "=" in n]),
+                image, edit, hint, *slider_updates(names))
 
     @user_facing
     def choose_model(model: str, seed: int, prompt: str):
-        names, named, image, edit, hint = panel(model, seed, prompt)
-        return (names, gr.Dropdown(choices=[(slider_label(n), n) for n in named], value=[n for n in names if "=" in n]),
-                image, edit, hint, *slider_updates(names))
+        return show_model(model, *start_edit(model, seed, prompt))
 
     @user_facing
     def choose_named(model: str, named: list[str], names: list[str], edit: str, *values):
@@ -160,15 +163,14 @@ def sliders_tab() -> None:
         return encode_photo(model, path, os.path.basename(path))
 
     @user_facing
-    def start_from_photo(model: str, photo: str, names: list[str], seed: int, prompt: str):
+    def start_from_photo(model: str, photo: str, names: list[str]):
         """A photo opens in the chosen model if it can encode photos (its sliders stay, back at 0),
         else in one that can (the VAE)."""
         if studio_for(model).space.can_encode:
             return model, names, gr.skip(), *encode(model, photo), gr.skip(), *slider_updates(names), 0.0
         if photo_model is None:
             raise LatentError("no model here can encode photos: start from a seed and a description")
-        names, named_choices, _, _, hint, *sliders = choose_model(photo_model, seed, prompt)
-        return photo_model, names, named_choices, *encode(photo_model, photo), hint, *sliders, 0.0
+        return photo_model, *show_model(photo_model, *encode(photo_model, photo)), 0.0
 
     @user_facing
     def move(model: str, edit: str, names: list[str], phrase: str, phrase_amount: float, *values):
@@ -209,7 +211,8 @@ def sliders_tab() -> None:
         return morph_files(model, edit_a, edit_b, frames, scratch_dir())
 
     try:
-        first_names, first_named, first_image, first_edit, first_hint = panel(models[0], 0, START_PROMPT)
+        first_names, first_named, first_hint = panel(models[0])
+        first_image, first_edit = start_edit(models[0], 0, START_PROMPT)
     except (CheckpointError, LatentError) as e:
         gr.Markdown(f"**The Sliders tab cannot start:** {e}")
         return
@@ -261,7 +264,7 @@ def sliders_tab() -> None:
         trigger(move, moved, [image, edit], api_visibility="private", trigger_mode="always_last")
     reset.click(lambda: [0.0] * (MAX_SLIDERS + 1), None, [phrase_amount, *sliders], api_visibility="private", queue=False).then(
         move, moved, [image, edit], api_visibility="private")
-    photo.upload(start_from_photo, [model, photo, names, seed, prompt], [model, *slider_outputs, phrase_amount], api_visibility="private")
+    photo.upload(start_from_photo, [model, photo, names], [model, *slider_outputs, phrase_amount], api_visibility="private")
     open_button.click(open_edit, [model, edit, names], [names, image, edit, phrase, phrase_amount, *sliders], api_visibility="private")
     upload.upload(open_edit_file, [model, upload, names], [names, image, edit, phrase, phrase_amount, *sliders], api_visibility="private")
     save.click(save_edit, edit, save, api_visibility="private")
