@@ -4,6 +4,7 @@
     python train.py vae --data ../shared/data/fashion-products --out runs/vae --max-minutes 60
     python train.py match --data ../shared/data/fashion-products --out runs/match --max-minutes 10
     python train.py sr|denoise|inpaint --data ../shared/data/clothing-photos/train --out runs/sr --max-minutes 25
+    python train.py tone --data ../shared/data/clothing-photos/train --out runs/tone --max-minutes 10
     python train.py segment --data ../shared/data/fashion-products --backgrounds ../shared/data/clothing-photos/train --out runs/seg
     python train.py style --data ../shared/data/clothing-photos/train --styles ../shared/data/fashion-products --out runs/style
     python train.py gan --data DIR --out runs/x --dry-run          # check the folder, train nothing
@@ -107,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("inpaint", "inpainting with free-form masks on photo crops", dict(crop=128, lr=5e-4, perceptual_weight=0.0, batch_size=8)),
         ("segment", "product/background segmentation from catalog images on varied backgrounds",
          dict(crop=128, lr=1e-3, perceptual_weight=0.0, resolution=128, fit="pad")),
+        ("tone", "auto-tone estimator (exposure and colour cast) on whole photos", dict(crop=128, lr=1e-3, perceptual_weight=0.0,
+                                                                                         resolution=128, batch_size=64)),
     ):
         enhance = sub.add_parser(name, help=help_text)
         add_common(enhance)

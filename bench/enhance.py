@@ -15,6 +15,11 @@ Protocol (fixed so runs compare):
 - background: 500 composites of validation catalog products (masks from their white backgrounds)
   over backgrounds made from the photos above (unseen in training), 128×128; IoU of the predicted
   mask (alpha > 0.5) against the composite's mask;
+- tone: every photo shifted by a seeded exposure (±1 stop) and colour cast (`benchmark_case("tone")`);
+  mean CIE76 ΔE of the auto-toned result against the photo as taken ("restore"), and of each
+  method applied to the untouched photo against itself ("untouched": what it does to a photo that
+  needs nothing); baselines: nothing, Pillow's autocontrast and the textbook rules our auto tone
+  used before its estimator (grey world, median luminance to 18 % grey, 1st–99th percentile stretch);
 - memory: peak resident memory of a separate process upscaling a 4000×3000 photo ×4 (fast).
 Times are milliseconds per image on this machine, measured in the same process, one at a time.
 """
@@ -35,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 from core.data import ImageTextDataset  # noqa: E402
-from core.metrics import image_quality  # noqa: E402
+from core.metrics import colour_difference, image_quality  # noqa: E402
 from enhance.degrade import benchmark_case  # noqa: E402
 
 BORDER = 4
@@ -131,6 +136,42 @@ def background(catalog: str, photos_dir: str, count: int) -> dict:
     return {"iou": float(np.mean(ious)), "ms": float(np.mean(times)), "count": len(ious)}
 
 
+def textbook_auto_tone(image: Image.Image) -> Image.Image:
+    """The rules auto tone used before its estimator (the baseline it replaced)."""
+    from enhance.models import linear_to_srgb, srgb_to_linear
+    from enhance.tone import Tone, apply_tone
+
+    linear = srgb_to_linear(np.asarray(image.convert("RGB"), np.float64) / 255).reshape(-1, 3)
+    luminance = linear @ np.array([0.2126, 0.7152, 0.0722])
+    usable = (luminance > 0.02) & (linear.max(1) < 0.98)
+    means = (linear[usable] if usable.sum() > 100 else linear).mean(0) + 1e-6
+    exposure = float(np.clip(np.log2(0.18 / (np.median(luminance) + 1e-6)), -1.5, 1.5))
+    low, high = np.percentile(linear_to_srgb(luminance * 2 ** exposure), [1, 99])
+    contrast = float(np.clip(0.9 / max(high - low, 1e-3), 1.0, 1.4))
+    return apply_tone(image, Tone(exposure, contrast, 0.0, 1.0, tuple(np.clip(means.mean() / means, 0.5, 2.0))))
+
+
+def tone(photos: list[Image.Image]) -> dict:
+    from PIL import ImageOps
+
+    from enhance.tone import auto_tone
+
+    methods = {
+        "nothing": lambda image: image,
+        "Pillow autocontrast (1 % cut-off)": lambda image: ImageOps.autocontrast(image, cutoff=1),
+        "textbook rules (the previous auto tone)": textbook_auto_tone,
+        "ours (estimator)": lambda image: auto_tone(image)[0],
+    }
+    rows = {name: [] for name in methods}
+    auto_tone(photos[0])
+    for i, photo in enumerate(photos):
+        shifted = benchmark_case("tone", photo, i)
+        for name, fn in methods.items():
+            out, ms = timed(fn, shifted)
+            rows[name].append((colour_difference(out, photo), colour_difference(fn(photo), photo), ms))
+    return {name: dict(zip(["restore_delta_e", "untouched_delta_e", "ms"], np.array(r).mean(0).tolist())) for name, r in rows.items()}
+
+
 def peak_memory_mb() -> float:
     code = ("import resource, numpy as np; from PIL import Image; from enhance.upscale import upscale; "
             "upscale(Image.fromarray(np.random.default_rng(0).integers(0, 255, (3000, 4000, 3), dtype=np.uint8)), 4, 'fast'); "
@@ -172,6 +213,7 @@ PARTS = {  # --only name: (results key, measurement)
     "denoise": ("denoise_sigma25", lambda args, photos: denoising(photos)),
     "inpaint": ("inpaint_64px_hole", lambda args, photos: inpainting(photos)),
     "background": ("background", lambda args, photos: background(args.catalog, args.photos, args.composites)),
+    "tone": ("tone", lambda args, photos: tone(photos)),
 }
 
 
@@ -201,6 +243,9 @@ def render_table(r: dict) -> str:
     if "background" in r:
         b = r["background"]
         lines.append(f"Background: IoU {b['iou']:.3f} on {b['count']} composites ({b['ms']:.1f} ms/img)")
+    if "tone" in r:
+        lines += ["", "Auto tone, seeded exposure and colour-cast shifts (mean ΔE, CIE76)", "| method | restore ↓ | untouched ↓ | ms/img |",
+                  "|---|---|---|---|", *(f"| {k} | {v['restore_delta_e']:.2f} | {v['untouched_delta_e']:.2f} | {v['ms']:.1f} |" for k, v in r["tone"].items())]
     if "peak_memory_mb_4000x3000_x4" in r:
         lines.append(f"Peak memory, 4000×3000 ×4 (fast): {r['peak_memory_mb_4000x3000_x4']:.0f} MB")
     return "\n".join(lines)

@@ -102,3 +102,13 @@ def image_quality(output, target, border: int = 4) -> tuple[float, float]:
 
     a, b = tensor(output), tensor(target)
     return float(peak_signal_noise_ratio(a, b, data_range=1.0)), float(structural_similarity_index_measure(a, b, data_range=1.0))
+
+
+def colour_difference(output, target) -> float:
+    """Mean CIE76 ΔE (Euclidean distance in CIELAB, OpenCV's conversion) between two same-size RGB
+    images (PIL or uint8 arrays): about 2 is barely visible, above 10 a clearly different colour."""
+    import cv2
+    import numpy as np
+
+    lab = lambda image: cv2.cvtColor(np.asarray(image, np.float32) / 255, cv2.COLOR_RGB2Lab)
+    return float(np.sqrt(np.square(lab(output) - lab(target)).sum(-1)).mean())

@@ -186,10 +186,28 @@ def composite(products: torch.Tensor, masks: torch.Tensor, photos: torch.Tensor,
     return image.clamp(0, 1), mask
 
 
+TONE_RANGE = (1.0, 0.3, 0.1)  # largest exposure (stops), warm–cool and green–magenta shifts
+
+
+def shift_tone(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Photos (N, 3, H, W) in [0, 1] with their exposure and colour cast moved by `shift` (N, 3)
+    (`enhance.models.log2_gains`), on linear light as a camera would, clipped where it saturates."""
+    from enhance.models import linear_to_srgb, log2_gains, srgb_to_linear
+
+    return linear_to_srgb(srgb_to_linear(x) * torch.exp2(log2_gains(shift)).view(-1, 3, 1, 1))
+
+
+def random_tone_shifts(n: int, g: torch.Generator, untouched: float = 0.0) -> torch.Tensor:
+    """(n, 3) shifts uniform within ±TONE_RANGE; a share `untouched` of them zero (photos that need nothing)."""
+    shifts = (torch.rand(n, 3, generator=g) * 2 - 1) * torch.tensor(TONE_RANGE)
+    return shifts * (torch.rand(n, 1, generator=g) >= untouched)
+
+
 def benchmark_case(kind: str, photo: Image.Image, index: int):
     """The fixed corruption the benchmark and `evaluate.py` apply to clean photo number `index`:
     sr → 64×64 bicubic downscale (of a 256×256 crop: ×4); denoise → Gaussian σ = 25;
-    inpaint → (photo, a 64×64 square hole mask at a seeded position)."""
+    inpaint → (photo, a 64×64 square hole mask at a seeded position); tone → the photo with a
+    seeded exposure and colour-cast shift (`shift_tone`)."""
     if kind == "sr":
         return photo.resize((photo.width // 4, photo.height // 4), Image.Resampling.BICUBIC)  # Pillow's downscaling is antialiased
     if kind == "denoise":
@@ -201,4 +219,8 @@ def benchmark_case(kind: str, photo: Image.Image, index: int):
         mask = np.zeros((photo.height, photo.width), np.uint8)
         mask[top:top + 64, left:left + 64] = 1
         return mask
+    if kind == "tone":
+        x = torch.from_numpy(np.asarray(photo, np.float32) / 255).permute(2, 0, 1).unsqueeze(0)
+        shifted = shift_tone(x, random_tone_shifts(1, torch.Generator().manual_seed(3000 + index)))
+        return Image.fromarray((shifted[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
     raise ValueError(f"no benchmark case for {kind!r}")

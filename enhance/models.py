@@ -12,6 +12,10 @@ keeps memory bounded on large photos).
   large holes) that corrects OpenCV's Telea fill (it starts as exactly that fill: zero-initialised
   output), fed the holed image, the Telea fill and the mask; only hole pixels are replaced.
 - `Segmenter`: a small U-Net giving the product-mask logit.
+- `ToneEstimator`: how far a photo's exposure and colour cast are from a typical photo's, read from
+  colour statistics (a log-chroma histogram, as in Barron's FFCC, and a luminance histogram) by a
+  small MLP trained on photos shifted by known amounts. Fixed rules (grey world, median at 18 %
+  grey) cannot tell a brown floor from a warm cast or a dark scene from a dim photo; this learns it.
 """
 from __future__ import annotations
 
@@ -146,8 +150,58 @@ class Segmenter(ModelMixin, ConfigMixin):
         return self.unet(x * 2 - 1)
 
 
-SHIPPED = {"sr": "sr-photos", "denoise": "denoise-photos", "inpaint": "inpaint-photos", "segment": "segment-products"}
-CLASSES = {"sr": SuperResolution, "denoise": Denoiser, "inpaint": Inpainter, "segment": Segmenter}
+def srgb_to_linear(srgb):
+    """sRGB in [0, 1] → linear light (numpy arrays or tensors)."""
+    low = srgb <= 0.04045
+    return low * (srgb / 12.92) + ~low * ((srgb.clip(0.04045, None) + 0.055) / 1.055) ** 2.4
+
+
+def linear_to_srgb(linear):
+    """Linear light → sRGB in [0, 1], clipped (numpy arrays or tensors)."""
+    linear = linear.clip(0, 1)
+    low = linear <= 0.0031308
+    return low * (linear * 12.92) + ~low * (1.055 * linear.clip(0.0031308, None) ** (1 / 2.4) - 0.055)
+
+
+def log2_gains(shift: torch.Tensor) -> torch.Tensor:
+    """A tone shift (N, 3) = (exposure in stops, warm–cool, green–magenta) → log2 gains on linear R, G, B."""
+    ev, warm, tint = shift.unbind(1)
+    return torch.stack([ev + warm, ev + tint, ev - warm], 1)
+
+
+class ToneEstimator(ModelMixin, ConfigMixin):
+    @register_to_config
+    def __init__(self, chroma_bins: int = 12, luminance_bins: int = 16, hidden: int = 128, size: int = 128):
+        super().__init__()
+        features = chroma_bins ** 2 + luminance_bins + 3 + 1
+        self.mlp = nn.Sequential(nn.Linear(features, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 3))
+
+    @torch.no_grad()
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Per photo: the luminance-weighted histogram of log chroma (log G/R, log G/B; clipped pixels
+        left out), the histogram of log luminance, the log chroma of the mean colour and the log median luminance."""
+        n, bins, lbins = len(x), self.config.chroma_bins, self.config.luminance_bins
+        linear = srgb_to_linear(x.float()).flatten(2) + 1e-4                        # (N, 3, P)
+        luminance = (linear * torch.tensor([0.2126, 0.7152, 0.0722]).view(1, 3, 1)).sum(1)
+        unclipped = (linear.amax(1) < 0.98).float()
+        u, v = (torch.log2(linear[:, 1] / linear[:, c]) for c in (0, 2))
+        to_bin = lambda value, low, high, count: ((value - low) / (high - low) * count).long().clamp(0, count - 1)
+        cell = to_bin(u, -2, 2, bins) * bins + to_bin(v, -2, 2, bins) + torch.arange(n).view(n, 1) * bins ** 2
+        chroma = torch.bincount(cell.flatten(), (luminance.sqrt() * unclipped).flatten(), n * bins ** 2).view(n, -1)
+        chroma = chroma / chroma.sum(1, keepdim=True).clamp_min(1e-6)
+        lcell = to_bin(torch.log2(luminance), -12, 0, lbins) + torch.arange(n).view(n, 1) * lbins
+        lhist = torch.bincount(lcell.flatten(), minlength=n * lbins).view(n, -1).float() / luminance.shape[1]
+        mean = torch.log2(linear.mean(2))
+        return torch.cat([chroma.sqrt(), lhist.sqrt(), mean - mean[:, 1:2], torch.log2(luminance.median(1).values).unsqueeze(1)], 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (N, 3, H, W) sRGB in [0, 1] → the shift (N, 3) that would turn a typical photo into it:
+        exposure (stops), warm–cool and green–magenta (stops of R/B and G gain); undo it with −shift."""
+        return self.mlp(self.features(x))
+
+
+SHIPPED = {"sr": "sr-photos", "denoise": "denoise-photos", "inpaint": "inpaint-photos", "segment": "segment-products", "tone": "tone-photos"}
+CLASSES = {"sr": SuperResolution, "denoise": Denoiser, "inpaint": Inpainter, "segment": Segmenter, "tone": ToneEstimator}
 
 
 @lru_cache(maxsize=8)

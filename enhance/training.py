@@ -16,7 +16,7 @@ from core.data import ImageTextDataset
 from core.features import perceptual_loss
 from core.training import SingleModelTask, batch_indices, step_generator
 from enhance import degrade
-from enhance.models import Denoiser, Inpainter, Segmenter, SuperResolution
+from enhance.models import Denoiser, Inpainter, Segmenter, SuperResolution, ToneEstimator, log2_gains
 
 SHOWN = 8
 
@@ -164,4 +164,23 @@ class SegmentTask(EnhanceTask):
         return [inputs[0], torch.sigmoid(output).expand(-1, 3, -1, -1), target.expand(-1, 3, -1, -1)]
 
 
-TASKS = {"sr": SuperResolutionTask, "denoise": DenoiseTask, "inpaint": InpaintTask, "segment": SegmentTask}
+class ToneTask(EnhanceTask):
+    """Photos shifted by a random exposure and colour cast (a third left as they are); the estimator
+    predicts the shift, scored in stops of gain per channel."""
+
+    kind, model_class = "tone", ToneEstimator
+
+    def pair(self, clean, g, step):
+        shift = degrade.random_tone_shifts(len(clean), g, untouched=1 / 3)
+        return (degrade.shift_tone(clean, shift),), shift
+
+    def loss(self, output, target, inputs):
+        stops = (log2_gains(output) - log2_gains(target)).square().mean()
+        return {"loss": stops, "rms_stops": stops.sqrt()}
+
+    def show(self, inputs, output, target):
+        shifted = inputs[0]
+        return [shifted, degrade.shift_tone(shifted, -output), degrade.shift_tone(shifted, -target)]
+
+
+TASKS = {"sr": SuperResolutionTask, "denoise": DenoiseTask, "inpaint": InpaintTask, "segment": SegmentTask, "tone": ToneTask}

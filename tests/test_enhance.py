@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import ROOT
+from conftest import ROOT, SHARED_DATA
 from core.images import ImageError
 from enhance import EnhanceError
 from enhance.models import Denoiser, SuperResolution
@@ -17,7 +17,9 @@ from enhance.tiling import tiled
 from enhance.upscale import upscale
 
 SHIPPED = {name: ROOT / "checkpoints" / folder for name, folder in
-           {"sr": "sr-photos", "denoise": "denoise-photos", "inpaint": "inpaint-photos", "segment": "segment-products"}.items()}
+           {"sr": "sr-photos", "denoise": "denoise-photos", "inpaint": "inpaint-photos", "segment": "segment-products",
+            "tone": "tone-photos"}.items()}
+shipped = pytest.mark.skipif(not all((f / "config.json").is_file() for f in SHIPPED.values()), reason="enhancement checkpoints not shipped yet")
 
 
 def photo(width=120, height=90, seed=0) -> Image.Image:
@@ -55,17 +57,47 @@ def test_realesrgan_weights_load_from_the_ncnn_files_and_upscale():
     assert (big - bicubic).abs().mean() < 0.05
 
 
-def test_auto_tone_fixes_a_dark_blue_cast_and_honours_overrides():
+@pytest.fixture(scope="module")
+def everyday_photos() -> list[Image.Image]:
+    """Twelve held-out everyday clothing photos (the tone estimator never saw them), 192 px crops."""
+    from core.data import ImageTextDataset
+
+    folder = SHARED_DATA / "clothing-photos" / "validation"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not found (set ATELIER_DATA)")
+    data = ImageTextDataset(folder, 192, "all", fit="crop", limit=12, progress=False)
+    return [Image.fromarray(a.permute(1, 2, 0).numpy()) for a in data.images]
+
+
+@shipped
+def test_auto_tone_undoes_a_dim_blue_cast_and_leaves_good_photos_nearly_alone(everyday_photos):
+    from core.metrics import colour_difference
+    from enhance.degrade import shift_tone
+    from enhance.tone import auto_tone
+
+    as_tensor = lambda image: torch.from_numpy(np.asarray(image, np.float32) / 255).permute(2, 0, 1)[None]
+    dim_blue = torch.tensor([[-0.8, -0.25, 0.0]])  # a stop darker, cooler: a phone photo by a window
+    before, after, untouched, brighter, warmer = [], [], [], [], []
+    for photo_ in everyday_photos:
+        shifted = Image.fromarray((shift_tone(as_tensor(photo_), dim_blue)[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
+        toned, settings = auto_tone(shifted)
+        brighter.append(settings["exposure"])                                              # stops; 0.8 undoes the shift
+        warmer.append(np.log2(settings["white_balance"][0] / settings["white_balance"][2]))  # 0.5 undoes it
+        before.append(colour_difference(shifted, photo_))
+        after.append(colour_difference(toned, photo_))
+        untouched.append(colour_difference(auto_tone(photo_)[0], photo_))
+    assert np.mean(brighter) > 0.4 and np.mean(warmer) > 0.2
+    assert np.mean(after) < np.mean(before) / 2
+    assert np.mean(untouched) < np.mean(before) / 2
+
+
+@shipped
+def test_auto_tone_honours_overrides_and_refuses_bad_values():
     from enhance.tone import auto_tone
 
     dark = (np.asarray(photo(), np.float32) * np.array([0.35, 0.4, 0.6])).astype(np.uint8)
-    toned, settings = auto_tone(dark)
-    out = np.asarray(toned, np.float32)
-    assert out.mean() > dark.mean() + 20                       # brighter
-    cast_before = dark[..., 2].mean() - dark[..., 0].mean()
-    assert out[..., 2].mean() - out[..., 0].mean() < cast_before / 2   # blue cast reduced
     same, used = auto_tone(dark, exposure=0.0, contrast=1.0, warmth=0.0, saturation=1.0)
-    assert used["exposure"] == 0.0 and toned.size == same.size
+    assert used["exposure"] == 0.0 and same.size == (120, 90)
     with pytest.raises(EnhanceError, match="exposure"):
         auto_tone(dark, exposure=float("nan"))
 
@@ -124,8 +156,6 @@ def test_not_an_image_is_refused(tmp_path):
     with pytest.raises(ImageError, match="empty"):
         auto_tone(tmp_path / "x.png")
 
-
-shipped = pytest.mark.skipif(not all((f / "config.json").is_file() for f in SHIPPED.values()), reason="enhancement checkpoints not shipped yet")
 
 
 @shipped

@@ -76,10 +76,10 @@ def _states_equal(a, b, path="state"):
         assert a == b, f"{path}: {a} != {b}"
 
 
-@pytest.mark.parametrize("model", ["gan", "vae", "sr", "style"])
+@pytest.mark.parametrize("model", ["gan", "vae", "sr", "tone", "style"])
 def test_killed_run_resumes_exactly(model, metadata_folder, tmp_path):
     steps = 8
-    photos = {"sr": ["--resolution", "64", "--crop", "32"],
+    photos = {"sr": ["--resolution", "64", "--crop", "32"], "tone": ["--resolution", "64", "--crop", "64"],
               "style": ["--resolution", "64", "--crop", "32", "--styles", metadata_folder]}.get(model, [])
     common = [model, "--data", metadata_folder, "--checkpoint-every", "2", *FAST, *photos]
     run_train(*common, "--out", tmp_path / "straight", "--max-steps", steps)
