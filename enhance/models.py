@@ -182,14 +182,15 @@ class ToneEstimator(ModelMixin, ConfigMixin):
         left out), the histogram of log luminance, the log chroma of the mean colour and the log median luminance."""
         n, bins, lbins = len(x), self.config.chroma_bins, self.config.luminance_bins
         linear = srgb_to_linear(x.float()).flatten(2) + 1e-4                        # (N, 3, P)
-        luminance = (linear * torch.tensor([0.2126, 0.7152, 0.0722]).view(1, 3, 1)).sum(1)
+        luminance = (linear * torch.tensor([0.2126, 0.7152, 0.0722], device=x.device).view(1, 3, 1)).sum(1)
         unclipped = (linear.amax(1) < 0.98).float()
         u, v = (torch.log2(linear[:, 1] / linear[:, c]) for c in (0, 2))
         to_bin = lambda value, low, high, count: ((value - low) / (high - low) * count).long().clamp(0, count - 1)
-        cell = to_bin(u, -2, 2, bins) * bins + to_bin(v, -2, 2, bins) + torch.arange(n).view(n, 1) * bins ** 2
+        first = torch.arange(n, device=x.device).view(n, 1)  # each photo's own stretch of bins
+        cell = to_bin(u, -2, 2, bins) * bins + to_bin(v, -2, 2, bins) + first * bins ** 2
         chroma = torch.bincount(cell.flatten(), (luminance.sqrt() * unclipped).flatten(), n * bins ** 2).view(n, -1)
         chroma = chroma / chroma.sum(1, keepdim=True).clamp_min(1e-6)
-        lcell = to_bin(torch.log2(luminance), -12, 0, lbins) + torch.arange(n).view(n, 1) * lbins
+        lcell = to_bin(torch.log2(luminance), -12, 0, lbins) + first * lbins
         lhist = torch.bincount(lcell.flatten(), minlength=n * lbins).view(n, -1).float() / luminance.shape[1]
         mean = torch.log2(linear.mean(2))
         return torch.cat([chroma.sqrt(), lhist.sqrt(), mean - mean[:, 1:2], torch.log2(luminance.median(1).values).unsqueeze(1)], 1)
