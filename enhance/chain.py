@@ -50,7 +50,8 @@ def enhance_photo(image: ImageSource, operations: list[str], settings: Settings,
         elif step == "tone":
             from enhance.tone import auto_tone
             image, used = auto_tone(image, **settings.tone)
-            log.append("tone: " + ", ".join(f"{k} {v:.2f}" for k, v in used.items() if k != "white_balance"))
+            log.append("tone: " + ", ".join(f"{k} {v:.2f}" for k, v in used.items() if k != "white_balance")
+                       + ", white balance " + " ".join(f"{c}×{g:.2f}" for c, g in zip("RGB", used["white_balance"])))
         elif step == "background":
             from enhance.background import remove_background
             cut = remove_background(image, settings.background)

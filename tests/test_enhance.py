@@ -87,6 +87,10 @@ def test_auto_tone_undoes_a_dim_blue_cast_and_leaves_good_photos_nearly_alone(ev
         after.append(colour_difference(toned, photo_))
         untouched.append(colour_difference(auto_tone(photo_)[0], photo_))
     assert np.mean(brighter) > 0.4 and np.mean(warmer) > 0.2
+    _, log = enhance_photo(shifted, ["tone"], Settings())   # the Enhance tab says what it did, colour included
+    r, g, b = settings["white_balance"]
+    assert log == [f"tone: exposure {settings['exposure']:.2f}, contrast 1.00, warmth 0.00, saturation {settings['saturation']:.2f}, "
+                   f"white balance R×{r:.2f} G×{g:.2f} B×{b:.2f}"]
     assert np.mean(after) < np.mean(before) / 2
     assert np.mean(untouched) < np.mean(before) / 2
 
