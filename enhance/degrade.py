@@ -197,6 +197,12 @@ def shift_tone(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     return linear_to_srgb(srgb_to_linear(x) * torch.exp2(log2_gains(shift)).view(-1, 3, 1, 1))
 
 
+def shift_photo_tone(photo: Image.Image, shift: torch.Tensor) -> Image.Image:
+    """`shift_tone` for one RGB photo; `shift` (1, 3)."""
+    x = torch.from_numpy(np.asarray(photo, np.float32) / 255).permute(2, 0, 1).unsqueeze(0)
+    return Image.fromarray((shift_tone(x, shift)[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
+
+
 def random_tone_shifts(n: int, g: torch.Generator, untouched: float = 0.0) -> torch.Tensor:
     """(n, 3) shifts uniform within ±TONE_RANGE; a share `untouched` of them zero (photos that need nothing)."""
     shifts = (torch.rand(n, 3, generator=g) * 2 - 1) * torch.tensor(TONE_RANGE)
@@ -220,7 +226,5 @@ def benchmark_case(kind: str, photo: Image.Image, index: int):
         mask[top:top + 64, left:left + 64] = 1
         return mask
     if kind == "tone":
-        x = torch.from_numpy(np.asarray(photo, np.float32) / 255).permute(2, 0, 1).unsqueeze(0)
-        shifted = shift_tone(x, random_tone_shifts(1, torch.Generator().manual_seed(3000 + index)))
-        return Image.fromarray((shifted[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
+        return shift_photo_tone(photo, random_tone_shifts(1, torch.Generator().manual_seed(3000 + index)))
     raise ValueError(f"no benchmark case for {kind!r}")

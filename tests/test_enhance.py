@@ -72,14 +72,13 @@ def everyday_photos() -> list[Image.Image]:
 @shipped
 def test_auto_tone_undoes_a_dim_blue_cast_and_leaves_good_photos_nearly_alone(everyday_photos):
     from core.metrics import colour_difference
-    from enhance.degrade import shift_tone
+    from enhance.degrade import shift_photo_tone
     from enhance.tone import auto_tone
 
-    as_tensor = lambda image: torch.from_numpy(np.asarray(image, np.float32) / 255).permute(2, 0, 1)[None]
     dim_blue = torch.tensor([[-0.8, -0.25, 0.0]])  # a stop darker, cooler: a phone photo by a window
     before, after, untouched, brighter, warmer = [], [], [], [], []
     for photo_ in everyday_photos:
-        shifted = Image.fromarray((shift_tone(as_tensor(photo_), dim_blue)[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
+        shifted = shift_photo_tone(photo_, dim_blue)
         toned, settings = auto_tone(shifted)
         brighter.append(settings["exposure"])                                              # stops; 0.8 undoes the shift
         warmer.append(np.log2(settings["white_balance"][0] / settings["white_balance"][2]))  # 0.5 undoes it
