@@ -4,7 +4,7 @@
     python train.py vae --data ../shared/data/fashion-products --out runs/vae --max-minutes 60
     python train.py match --data ../shared/data/fashion-products --out runs/match --max-minutes 10
     python train.py sr|denoise|inpaint --data ../shared/data/clothing-photos/train --out runs/sr --max-minutes 25
-    python train.py tone --data ../shared/data/clothing-photos/train --out runs/tone --max-minutes 10
+    python train.py tone --data ../shared/data/clothing-photos/train --out runs/tone --max-minutes 8
     python train.py segment --data ../shared/data/fashion-products --backgrounds ../shared/data/clothing-photos/train --out runs/seg
     python train.py style --data ../shared/data/clothing-photos/train --styles ../shared/data/fashion-products --out runs/style
     python train.py gan --data DIR --out runs/x --dry-run          # check the folder, train nothing

@@ -39,10 +39,10 @@ class Tone:
         return self
 
 
-def measure(image: Image.Image, estimator=None) -> Tone:
+def measure(image: Image.Image) -> Tone:
     """The automatic settings: the estimator's exposure and white balance (undoing the shift it reads),
     contrast 1, saturation a little up only when the photo is dull."""
-    estimator = estimator or load_shipped("tone")
+    estimator = load_shipped("tone")
     size = estimator.config.size
     pixels = torch.from_numpy(np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR), np.float32) / 255)
     with torch.no_grad():
