@@ -396,7 +396,6 @@ def enhance_tab() -> None:
     def run(editor, operations, scale, mode, strength, manual_tone, exposure, contrast, warmth, saturation, background,
             progress=gr.Progress()):
         import numpy as np
-        from PIL import Image
 
         from core.images import load_image
 

@@ -88,6 +88,7 @@ def evaluate_enhancement(checkpoint: str, photos: str, limit: int | None, out: P
     from torchvision.utils import save_image
 
     from core.data import DatasetError, ImageTextDataset
+    from core.images import to_pil, to_tensor
     from core.metrics import image_quality
     from enhance.degrade import benchmark_case
 
@@ -100,7 +101,7 @@ def evaluate_enhancement(checkpoint: str, photos: str, limit: int | None, out: P
         raise EvaluationError(str(e)) from None
     rows, baseline, shown = [], [], []
     for i, tensor in enumerate(data.images):
-        photo = Image.fromarray(tensor.permute(1, 2, 0).numpy())
+        photo = to_pil(tensor)
         case = benchmark_case(kind, photo, i)
         if kind == "sr":
             from enhance.upscale import upscale
@@ -120,7 +121,7 @@ def evaluate_enhancement(checkpoint: str, photos: str, limit: int | None, out: P
             rows.append(image_quality(output, photo))
             baseline.append(image_quality(reference, photo))
         if len(shown) < 24:
-            shown += [torch.from_numpy(np.array(x.convert("RGB"))).permute(2, 0, 1) for x in (reference, output, photo)]
+            shown += [to_tensor(x.convert("RGB"), torch.uint8) for x in (reference, output, photo)]
     keys = ["psnr_hole"] if kind == "inpaint" else ["psnr", "ssim"]
     mean = lambda r: {k: float(v) for k, v in zip(keys, np.mean(r, axis=0))}
     save_image(torch.stack(shown).float() / 255, str(out / "samples.png"), nrow=3)

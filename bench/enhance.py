@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 from core.data import ImageTextDataset  # noqa: E402
+from core.images import to_pil  # noqa: E402
 from core.metrics import colour_difference, image_quality  # noqa: E402
 from enhance.degrade import benchmark_case  # noqa: E402
 
@@ -128,8 +129,7 @@ def background(catalog: str, photos_dir: str, count: int) -> dict:
     for start in range(0, len(products), 50):
         images, truth = degrade.composite(products[start:start + 50].float() / 255, masks[start:start + 50], backdrops, g)
         for image, mask in zip(images, truth):
-            pil = Image.fromarray((image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
-            alpha, ms = timed(product_alpha, pil)
+            alpha, ms = timed(product_alpha, to_pil(image))
             predicted, actual = alpha > 0.5, mask[0].numpy() > 0.5
             ious.append((predicted & actual).sum() / max((predicted | actual).sum(), 1))
             times.append(ms)
@@ -192,7 +192,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     data = ImageTextDataset(args.photos, 256, "all", fit="crop", limit=args.limit, progress=False)
-    photos = [Image.fromarray(a.permute(1, 2, 0).numpy()) for a in data.images]
+    photos = [to_pil(a) for a in data.images]
     print(f"{len(photos)} photos", flush=True)
     results = {"photos": len(photos)}
     if args.only:  # re-measure one part after retraining its model; merged into an earlier full run's file if there is one

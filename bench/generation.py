@@ -200,7 +200,7 @@ def main(argv=None):
 def render_table(results: dict) -> str:
     p = results["protocol"]
     lines = [
-        f"| model | Fréchet distance ↓ | articleType acc (top-20) | baseColour acc (top-12) | seed variety | ms/img b1 | ms/img b16 | params (M) |",
+        "| model | Fréchet distance ↓ | articleType acc (top-20) | baseColour acc (top-12) | seed variety | ms/img b1 | ms/img b16 | params (M) |",
         "|---|---|---|---|---|---|---|---|",
         f"| real vs real (floor / ceiling) | {p['floor_fd']:.2f} | {p['ceiling']['articleType']:.3f} | {p['ceiling']['baseColour']:.3f} | | | | |",
     ]

@@ -37,11 +37,11 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 from core.data import ImageTextDataset, scan_folder  # noqa: E402
-from core.images import load_image  # noqa: E402
+from core.images import load_image, to_pil  # noqa: E402
 from core.textures import example_styles  # noqa: E402
 from style.recolor import parse_colour, recolor  # noqa: E402
 from style.statistics import CONTENT_TAP, content_distance, encode, style_distance, style_statistics  # noqa: E402
-from style.transfer import fit_area, match_area, product_weight, stylize, to_tensor  # noqa: E402
+from style.transfer import fit_area, match_area, model_input, product_weight, stylize  # noqa: E402
 
 SIZE = 512
 COLOURS = ("red", "orange", "gold", "green", "teal", "royalblue", "purple", "deeppink")
@@ -49,9 +49,9 @@ COLOURS = ("red", "orange", "gold", "green", "teal", "royalblue", "purple", "dee
 
 def distances(result: Image.Image, content: Image.Image, style: Image.Image) -> tuple[float, float]:
     with torch.no_grad():
-        target = encode(to_tensor(content, "cpu"))[CONTENT_TAP]
-        statistics = style_statistics(encode(to_tensor(match_area(style, content), "cpu")))
-        features = encode(to_tensor(result, "cpu"))
+        target = encode(model_input(content, "cpu"))[CONTENT_TAP]
+        statistics = style_statistics(encode(model_input(match_area(style, content), "cpu")))
+        features = encode(model_input(result, "cpu"))
         return content_distance(features, target).item(), style_distance(features, statistics).item()
 
 
@@ -85,7 +85,7 @@ def product_only_leak(catalog: str, photos_dir: str, styles: list, count: int) -
     images, truth = degrade.composite(products.float() / 255, masks, backdrops, torch.Generator().manual_seed(0))
     outside, changed_total = 0, 0
     for i, (image, mask) in enumerate(zip(images, truth)):
-        pil = Image.fromarray((image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
+        pil = to_pil(image)
         out = np.asarray(stylize(pil, styles[i % len(styles)], product_only=True, size=SIZE))
         changed = (out != np.asarray(pil)).any(-1)
         outside += int((changed & (mask[0].numpy() < 0.5)).sum())

@@ -1,4 +1,5 @@
-"""The one way images enter Atelier: open, validate, normalise to RGB, pad to a square, resize.
+"""The one way images enter Atelier: open, validate, normalise to RGB, pad to a square, resize;
+and the one way a picture crosses between PIL and a tensor (`to_tensor`, `to_pil`).
 
 Every capability (training data, uploads in the app, benchmarks) goes through `load_image`,
 so a photo a user hands us is treated the same everywhere.
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO, Union
 
 import numpy as np
+import torch
 from PIL import Image, ImageOps
 
 # Refuse decompression bombs with our own message instead of PIL's warning/exception text.
@@ -114,3 +116,17 @@ def prepare_square(image: Image.Image, size: int, fill=(255, 255, 255), fit: str
         square = square.resize((size, size), Image.Resampling.BICUBIC if size > square.size[0] else Image.Resampling.LANCZOS)
     return square
 
+
+
+def to_tensor(image: Image.Image | np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """An RGB picture (PIL image or H×W×3 uint8 array) → a (3, H, W) tensor: floats in [0, 1], or
+    the uint8 levels themselves with `dtype=torch.uint8`."""
+    pixels = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)
+    return pixels if dtype == torch.uint8 else pixels.to(dtype) / 255
+
+
+def to_pil(pixels: torch.Tensor) -> Image.Image:
+    """A (3, H, W) tensor, uint8 or floats in [0, 1] (clipped, rounded to the nearest level) → an RGB image."""
+    if pixels.dtype != torch.uint8:
+        pixels = pixels.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8)
+    return Image.fromarray(pixels.permute(1, 2, 0).cpu().numpy())

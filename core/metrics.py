@@ -93,11 +93,12 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> tupl
 
 def image_quality(output, target, border: int = 4) -> tuple[float, float]:
     """PSNR (dB) and SSIM of two same-size RGB images (PIL or uint8 arrays), `border` pixels ignored."""
-    import numpy as np
     from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
+    from core.images import to_tensor
+
     def tensor(image):
-        x = torch.from_numpy(np.array(image)).permute(2, 0, 1).float().div(255)[None]
+        x = to_tensor(image)[None]
         return x[..., border:x.shape[-2] - border, border:x.shape[-1] - border]
 
     a, b = tensor(output), tensor(target)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+
+from core.images import to_pil
 
 KINDS = ("stripes", "checks", "dots", "marble", "zigzag", "camouflage")
 
@@ -87,8 +88,7 @@ def example_styles(size: int = 256) -> dict[str, Image.Image]:
     """The Style tab's example styles: one of each kind, fixed seeds."""
     out = {}
     for seed, kind in enumerate(KINDS):
-        image = texture(kind, size, torch.Generator().manual_seed(1000 + seed))
-        out[kind] = Image.fromarray((image.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
+        out[kind] = to_pil(texture(kind, size, torch.Generator().manual_seed(1000 + seed)))
     return out
 
 

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from core.images import ImageSource, load_image
+from core.images import ImageSource, load_image, to_tensor
 from enhance import EnhanceError
 from enhance.models import load_shipped
 
@@ -38,7 +38,7 @@ def product_alpha(image: Image.Image) -> np.ndarray:
     seen = image  # what the network sees: the photo, or a copy at most WORK_SIZE large
     if factor < 1:
         seen = image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))), Image.Resampling.BILINEAR)
-    x = torch.from_numpy(np.array(seen)).permute(2, 0, 1)[None].float() / 255
+    x = to_tensor(seen)[None]
     x = F.pad(x, (0, -seen.width % 16, 0, -seen.height % 16), mode="replicate")  # the U-Net's multiple
     logits = model(x.to(device)).float().cpu()[..., :seen.height, :seen.width]
     probability = torch.sigmoid(logits)

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from core.images import to_pil, to_tensor
+
 
 def uniform(g: torch.Generator, low: float, high: float) -> float:
     return low + (high - low) * float(torch.rand((), generator=g))
@@ -33,10 +35,9 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
 def jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
     out = []
     for image in x:
-        array = (image.clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
         buffer = io.BytesIO()
-        Image.fromarray(array).save(buffer, format="JPEG", quality=quality)
-        out.append(torch.from_numpy(np.asarray(Image.open(buffer).convert("RGB"))).permute(2, 0, 1).float() / 255)
+        to_pil(image).save(buffer, format="JPEG", quality=quality)
+        out.append(to_tensor(Image.open(buffer).convert("RGB")))
     return torch.stack(out)
 
 
@@ -91,9 +92,8 @@ def telea(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
 
     out = []
     for image, mask in zip(images, masks):
-        pixels = (image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-        filled = cv2.inpaint(pixels, (mask[0].numpy() > 0.5).astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
-        out.append(torch.from_numpy(filled).permute(2, 0, 1).float() / 255)
+        filled = cv2.inpaint(np.asarray(to_pil(image)), (mask[0].numpy() > 0.5).astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
+        out.append(to_tensor(filled))
     return torch.stack(out)
 
 
@@ -199,8 +199,7 @@ def shift_tone(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
 
 def shift_photo_tone(photo: Image.Image, shift: torch.Tensor) -> Image.Image:
     """`shift_tone` for one RGB photo; `shift` (1, 3)."""
-    x = torch.from_numpy(np.asarray(photo, np.float32) / 255).permute(2, 0, 1).unsqueeze(0)
-    return Image.fromarray((shift_tone(x, shift)[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
+    return to_pil(shift_tone(to_tensor(photo)[None], shift)[0])
 
 
 def random_tone_shifts(n: int, g: torch.Generator, untouched: float = 0.0) -> torch.Tensor:

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from core.images import ImageSource, load_image
+from core.images import ImageSource, load_image, to_pil, to_tensor
 from enhance import EnhanceError
 from enhance.degrade import telea
 from enhance.ensemble import flip_ensemble
@@ -62,14 +62,13 @@ def inpaint(image: ImageSource, mask: ImageSource | np.ndarray, method: str = "l
         work = np.asarray(Image.fromarray(region).resize(size, Image.Resampling.BICUBIC))
     # pad (not resize) to the U-Net's multiple of 8: resampling the photo blurs what the network matches
     pad = (0, -size[0] % 8, 0, -size[1] % 8)
-    x = F.pad(torch.from_numpy(np.array(work)).permute(2, 0, 1)[None].float() / 255, pad, mode="replicate")
+    x = F.pad(to_tensor(work)[None], pad, mode="replicate")
     m = F.pad(torch.from_numpy(work_holes)[None, None].float(), pad)
     model = load_shipped("inpaint", model)
     device = next(model.parameters()).device
     with torch.inference_mode():
         filled = flip_ensemble(model, x.to(device), m.to(device), telea(x, m).to(device))
-    filled = filled.float().cpu()[0, :, :size[1], :size[0]].clamp(0, 1).permute(1, 2, 0).numpy()
-    filled = Image.fromarray((filled * 255).round().astype(np.uint8))
+    filled = to_pil(filled[0, :, :size[1], :size[0]])
     if factor < 1:
         filled = filled.resize((right - left, bottom - top), Image.Resampling.BICUBIC)
     out = pixels.copy()

@@ -12,6 +12,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from core.images import to_pil, to_tensor
+
 Progress = Callable[[float], None] | None
 
 
@@ -29,8 +31,7 @@ def tiled(fn: Callable[[torch.Tensor], torch.Tensor], image: np.ndarray, scale: 
         bottom, right = min(top + tile, height), min(left + tile, width)
         t0, l0 = max(0, top - overlap), max(0, left - overlap)
         b0, r0 = min(height, bottom + overlap), min(width, right + overlap)
-        x = torch.from_numpy(np.array(image[t0:b0, l0:r0])).permute(2, 0, 1).unsqueeze(0).float() / 255
-        y = fn(x)[0].clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        y = np.asarray(to_pil(fn(to_tensor(image[t0:b0, l0:r0])[None])[0]))
         core = y[(top - t0) * scale:(bottom - t0) * scale, (left - l0) * scale:(right - l0) * scale]
         out[top * scale:bottom * scale, left * scale:right * scale] = core
         if progress is not None:

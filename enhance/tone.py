@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from core.images import ImageSource, load_image
+from core.images import ImageSource, load_image, to_tensor
 from core.requests import is_number_between
 from enhance import EnhanceError
 from enhance.models import linear_to_srgb, load_shipped, srgb_to_linear
@@ -44,9 +44,9 @@ def measure(image: Image.Image) -> Tone:
     contrast 1, saturation a little up only when the photo is dull."""
     estimator = load_shipped("tone")
     size = estimator.config.size
-    pixels = torch.from_numpy(np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR), np.float32) / 255)
+    pixels = to_tensor(image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR))[None]
     with torch.no_grad():
-        ev, warm, tint = estimator(pixels.permute(2, 0, 1).unsqueeze(0).to(estimator.device)).cpu()[0].tolist()
+        ev, warm, tint = estimator(pixels.to(estimator.device)).cpu()[0].tolist()
     low, high = RANGES["exposure"]
     hsv = np.asarray(image.convert("HSV").resize((64, 64)), np.float64) / 255
     saturation = 1.15 if hsv[..., 1].mean() < 0.2 else 1.0

@@ -14,11 +14,11 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 
 from core.checkpoints import CheckpointError, load_pretrained, read_json
+from core.images import to_pil, to_tensor
 from core.outputs import save_png, scratch_dir, to_uint8
 from core.requests import is_number_between
 from core.devices import inference_device
@@ -114,7 +114,7 @@ class TextToProduct:
             order, scores = load_matcher().rerank(prompt, pixels, count)
         out = []
         for rank, i in enumerate(order.tolist()):
-            image = Image.fromarray(pixels[i].permute(1, 2, 0).numpy())
+            image = to_pil(pixels[i])
             image.info.update({"prompt": prompt, "seed": str(seed), "index": str(i), "variety": f"{variety:g}", "model": self.name})
             if scores is not None:
                 image.info["match_score"] = f"{float(scores[rank]):.3f}"
@@ -125,7 +125,7 @@ class TextToProduct:
         """The evaluation protocol: image i is drawn for prompts[i] with seed first_seed + i (the best
         of CANDIDATES with `rerank`), as uint8 (N, 3, H, W); the same pixels as `self(prompts[i], 1, seed=first_seed + i)`."""
         if rerank:
-            return torch.stack([torch.from_numpy(np.array(self(p or "product", 1, seed=first_seed + i, rerank=True)[0])).permute(2, 0, 1)
+            return torch.stack([to_tensor(self(p or "product", 1, seed=first_seed + i, rerank=True)[0], torch.uint8)
                                 for i, p in enumerate(prompts)])
         out = []
         for start in range(0, len(prompts), batch):

@@ -10,12 +10,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from core.checkpoints import CheckpointError, load_pretrained, read_json
 from core.devices import inference_device
-from core.images import ImageSource, load_image, prepare_square
+from core.images import ImageSource, load_image, prepare_square, to_tensor
 from core.outputs import to_uint8
 
 
@@ -86,9 +85,7 @@ class VAESpace(LatentSpace):
 
     def encode(self, image: ImageSource) -> torch.Tensor:
         """Any image a user uploads → its latent (1, latent_dim), prepared like the training data."""
-        square = prepare_square(load_image(image), self.resolution)
-        pixels = torch.from_numpy(np.array(square, dtype=np.uint8)).permute(2, 0, 1).unsqueeze(0)
-        return self.encode_pixels(pixels)
+        return self.encode_pixels(to_tensor(prepare_square(load_image(image), self.resolution), torch.uint8)[None])
 
 
 class GANSpace(LatentSpace):

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from core.images import ImageSource
+from core.images import ImageSource, to_pil
 from core.requests import is_number_between
 from latent.directions import Directions
 from latent.space import GANSpace, LatentError, LatentSpace, load_space
@@ -160,7 +160,7 @@ class Studio:
         return self.space.decode(torch.stack([self.latent(e) for e in edits]))
 
     def render_many(self, edits: list[Edit]) -> list[Image.Image]:
-        return [Image.fromarray(p.permute(1, 2, 0).numpy()) for p in self.pixels(edits)]
+        return [to_pil(p) for p in self.pixels(edits)]
 
     def render(self, edit: Edit) -> Image.Image:
         return self.render_many([edit])[0]
@@ -172,7 +172,7 @@ class Studio:
         start, end = self.latent(a), self.latent(b)
         t = torch.linspace(0, 1, int(frames)).unsqueeze(1)
         pixels = self.space.decode(start + t * (end - start))
-        return [Image.fromarray(p.permute(1, 2, 0).numpy()) for p in pixels]
+        return [to_pil(p) for p in pixels]
 
     # --- sharing ---------------------------------------------------------------------------
     def to_json(self, edit: Edit) -> str:

@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from core.devices import inference_device
-from core.images import ImageSource, load_image
+from core.images import ImageSource, load_image, to_pil, to_tensor
 from core.outputs import to_uint8
 from core.requests import is_number_between
 from style import StyleError
@@ -51,12 +51,13 @@ def match_area(style: Image.Image, content: Image.Image) -> Image.Image:
     return style.resize(size, Image.Resampling.LANCZOS if factor < 1 else Image.Resampling.BICUBIC)
 
 
-def to_tensor(image: Image.Image, device) -> torch.Tensor:
-    return torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float().to(device) / 127.5 - 1
+def model_input(image: Image.Image, device) -> torch.Tensor:
+    """An RGB image → (1, 3, H, W) in [−1, 1], the range the encoder and decoder work in."""
+    return to_tensor(image)[None].to(device) * 2 - 1
 
 
 def to_image(x: torch.Tensor) -> Image.Image:
-    return Image.fromarray(to_uint8(x)[0].permute(1, 2, 0).numpy())
+    return to_pil(to_uint8(x)[0])
 
 
 @torch.inference_mode()
@@ -143,11 +144,11 @@ def stylize(content: ImageSource, style: ImageSource, strength: float = 1.0, pre
         raise StyleError(f"steps must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
     image = fit_area(load_image(content), size)
     device = inference_device()
-    x = to_tensor(image, device)
+    x = model_input(image, device)
     with torch.no_grad():
-        statistics = style_statistics(encode(to_tensor(match_area(load_image(style), image), device)))
+        statistics = style_statistics(encode(model_input(match_area(load_image(style), image), device)))
         if style2 is not None:
-            statistics = mix_statistics(statistics, style_statistics(encode(to_tensor(match_area(load_image(style2), image), device))), mix)
+            statistics = mix_statistics(statistics, style_statistics(encode(model_input(match_area(load_image(style2), image), device))), mix)
     if strength == 0:
         result = image
     elif mode == "fast":

@@ -11,7 +11,7 @@ from PIL import Image
 
 from conftest import ROOT, SHIPPED_GAN
 from core.images import ImageError
-from latent.directions import Directions, boundary, compute_directions, orthogonal_to, principal_directions
+from latent.directions import boundary, compute_directions, orthogonal_to, principal_directions
 from latent.space import LatentError
 from latent.studio import Studio, save_gif
 

@@ -105,11 +105,11 @@ def test_two_styles_mix_and_odd_style_images_work():
 @shipped
 def test_quality_mode_lowers_the_style_distance_with_steps():
     from style.statistics import encode, style_distance, style_statistics
-    from style.transfer import to_tensor
+    from style.transfer import model_input
 
     content, style = garment(64, 64), stripes().resize((64, 64))
-    target = style_statistics(encode(to_tensor(style, "cpu")))
-    distance = lambda image: style_distance(encode(to_tensor(image, "cpu")), target).item()
+    target = style_statistics(encode(model_input(style, "cpu")))
+    distance = lambda image: style_distance(encode(model_input(image, "cpu")), target).item()
     few, many = (stylize(content, style, mode="quality", steps=s, size=64) for s in (2, 40))
     assert distance(many) < distance(few) < distance(content)
 
