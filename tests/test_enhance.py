@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from conftest import ROOT, SHARED_DATA
-from core.images import ImageError
+from core.images import ImageError, to_tensor
 from enhance import EnhanceError
 from enhance.models import Denoiser, SuperResolution
 from enhance.background import remove_background
@@ -48,7 +48,7 @@ def test_realesrgan_weights_load_from_the_ncnn_files_and_upscale():
     from enhance.realesrgan import load_realesrgan
 
     model = load_realesrgan()
-    small = torch.from_numpy(np.asarray(photo(24, 20))).permute(2, 0, 1)[None].float() / 255
+    small = to_tensor(photo(24, 20))[None]
     with torch.inference_mode():
         big = model(small).clamp(0, 1)
     assert big.shape == (1, 3, 80, 96)
