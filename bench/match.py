@@ -18,7 +18,10 @@ Protocol (`core/evaluation.py` for the real set, 224-px features, Fréchet dista
   rates most likely to carry the caption's true label (per column) — no scorer of those candidates
   can do better — and the one an independent judge (its own classifiers, other training images,
   96 px) rates most likely to carry all the caption's true labels; a gap between the two is the
-  probe's own errors, not something a reranker can learn (`best_picks`).
+  probe's own errors, not something a reranker can learn (`best_picks`);
+- with `--sweep K`, how far best-of-N goes as N grows: K candidates per validation caption, and for
+  N = 1, 2, 4 … K the match score's pick among the first N next to the probe's own pick (slow: the
+  224-px features of K × 2,000 images, about 25 minutes for K = 16 here; cached after).
 """
 from __future__ import annotations
 
@@ -119,12 +122,36 @@ def best_picks(pipe: TextToProduct, protocol: Protocol) -> dict:
     return out
 
 
+def candidate_sweep(pipe: TextToProduct, matcher: Matcher, protocol: Protocol, most: int) -> dict:
+    """Per N in 1, 2, 4 … `most`: probe accuracy of the match score's pick among the first N of `most`
+    candidates per caption, and of the probe's own pick (per column) among the same N."""
+    drawn = torch.cat([pipe.render([p or "product"] * most, pipe.noise(i, most)) for i, p in enumerate(protocol.captions)])
+    with torch.inference_mode():
+        image_features = torch.cat([matcher.image_features(drawn[i:i + 1024]) for i in range(0, len(drawn), 1024)])
+        text_features = caption_embeddings([p or "product" for p in protocol.captions])
+        scores = torch.stack([matcher.heads(text_features[i:i + 1], image_features[i * most:(i + 1) * most])[0] for i in range(protocol.n)])
+    features = cached_features(drawn, f"candidates{most}").view(protocol.n, most, -1)
+    out = {}
+    for n in [2 ** k for k in range(most.bit_length()) if 2 ** k <= most]:
+        picked = features[torch.arange(protocol.n), scores[:, :n].argmax(1)]
+        row = {}
+        for column, probe in protocol.probes.items():
+            row[f"match_{column}"] = probe.model.accuracy(picked[probe.rows], probe.labels)
+            candidates = features[probe.rows, :n]
+            true = torch.tensor([probe.model.index[label] for label in probe.labels])
+            likelihood = probe.model.probabilities(candidates.flatten(0, 1)).view(len(true), n, -1)[torch.arange(len(true)), :, true]
+            row[f"probe_{column}"] = probe.model.accuracy(candidates[torch.arange(len(true)), likelihood.argmax(1)], probe.labels)
+        out[n] = row
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True)
     parser.add_argument("--model", default=str(ROOT / "checkpoints" / "match-fashion"))
     parser.add_argument("--gan", default=str(ROOT / "checkpoints" / "gan-fashion64"))
     parser.add_argument("--real", type=int, default=2000)
+    parser.add_argument("--sweep", type=int, default=0, metavar="K", help="also measure best-of-N for N = 1, 2, 4 … K (slow)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "match.json"))
     args = parser.parse_args(argv)
     torch.manual_seed(0)
@@ -132,7 +159,11 @@ def main(argv=None):
     matcher = Matcher.from_pretrained(args.model)
     results = {"pairs": protocol.n, "retrieval": retrieval(matcher, protocol)}
     print("reranking…", flush=True)
-    results["reranking"] = reranking(TextToProduct.from_pretrained(args.gan, device="cpu"), args.gan, protocol)
+    pipe = TextToProduct.from_pretrained(args.gan, device="cpu")
+    results["reranking"] = reranking(pipe, args.gan, protocol)
+    if args.sweep:
+        print("sweep…", flush=True)
+        results["sweep"] = candidate_sweep(pipe, matcher, protocol, args.sweep)
     results["ceiling"] = {c: protocol.probes[c].ceiling for c in ("articleType", "baseColour")}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
@@ -154,6 +185,13 @@ def render_table(r: dict) -> str:
     lines.append(f"accuracy gain: articleType {100 * (on['acc_articleType'] - off['acc_articleType']):+.1f} points, "
                  f"baseColour {100 * (on['acc_baseColour'] - off['acc_baseColour']):+.1f} points; latency ×{on['ms_generate_8'] / off['ms_generate_8']:.2f} "
                  f"(Generate call ×{on['ms_generate_files_8'] / off['ms_generate_files_8']:.2f})")
+    if "sweep" in r:
+        columns = ("articleType", "baseColour", "gender", "usage")
+        lines += ["", "Best-of-N as N grows (probe accuracy of the pick: " + " / ".join(columns) + ")",
+                  "| N | match score picks | the probe picks (upper bound) |", "|---|---|---|"]
+        for n, row in r["sweep"].items():
+            lines.append(f"| {n} | " + " / ".join(f"{row[f'match_{c}']:.3f}" for c in columns) + " | "
+                         + " / ".join(f"{row[f'probe_{c}']:.3f}" for c in columns) + " |")
     return "\n".join(lines)
 
 
