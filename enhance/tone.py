@@ -18,7 +18,7 @@ from PIL import Image
 from core.images import ImageSource, load_image, to_tensor
 from core.requests import is_number_between
 from enhance import EnhanceError
-from enhance.models import linear_to_srgb, load_shipped, srgb_to_linear
+from enhance.models import linear_to_srgb, load_shipped, log2_gains, srgb_to_linear
 
 RANGES = {"exposure": (-2.0, 2.0), "contrast": (0.5, 2.0), "warmth": (-1.0, 1.0), "saturation": (0.0, 2.0)}
 
@@ -46,11 +46,13 @@ def measure(image: Image.Image) -> Tone:
     size = estimator.config.size
     pixels = to_tensor(image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR))[None]
     with torch.no_grad():
-        ev, warm, tint = estimator(pixels.to(estimator.device)).cpu()[0].tolist()
+        shift = estimator(pixels.to(estimator.device)).float().cpu()
     low, high = RANGES["exposure"]
     hsv = np.asarray(image.convert("HSV").resize((64, 64)), np.float64) / 255
     saturation = 1.15 if hsv[..., 1].mean() < 0.2 else 1.0
-    return Tone(round(min(max(-ev, low), high), 2), 1.0, 0.0, saturation, (2.0 ** -warm, 2.0 ** -tint, 2.0 ** warm))
+    cast = shift * torch.tensor([0.0, 1.0, 1.0])  # the exposure part is applied as `exposure`, clamped to its range
+    gains = tuple(torch.exp2(log2_gains(-cast))[0].tolist())
+    return Tone(round(min(max(-float(shift[0, 0]), low), high), 2), 1.0, 0.0, saturation, gains)
 
 
 def apply_tone(image: Image.Image, tone: Tone) -> Image.Image:
