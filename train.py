@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         enhance.add_argument("--crop", type=int, help="training crop size in pixels")
         enhance.add_argument("--lr", type=float)
         enhance.add_argument("--perceptual-weight", type=float, help="EfficientNet-Lite0 feature distance; 0 turns it off")
+        enhance.add_argument("--init-from", default=None, metavar="FOLDER", help=f"start from an exported {name} model (e.g. a shipped one) to fine-tune it")
         if name == "sr":
             enhance.add_argument("--realistic-fraction", type=float, default=0.3,
                                  help="share of batches degraded with blur/noise/JPEG instead of plain bicubic")
@@ -128,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
             enhance.add_argument("--print-fraction", type=float, default=0.3, help="share of products given a procedural print")
             enhance.add_argument("--soften-fraction", type=float, default=0.5,
                                  help="share of photo backgrounds made as soft as the catalog products (see enhance.degrade.backgrounds)")
+            enhance.add_argument("--photo-fraction", type=float, default=0.0,
+                                 help="share of each batch taken from the --backgrounds photos themselves, with GrabCut's masks (enhance.degrade.photo_mask)")
     style = sub.add_parser("style", help="fast (AdaIN) style-transfer decoder on the frozen EfficientNet-Lite0")
     add_common(style)
     style.set_defaults(resolution=256, fit="crop", batch_size=8, checkpoint_every=200, sample_every=200)

@@ -14,7 +14,10 @@ Protocol (fixed so runs compare):
   OpenCV Telea (radius 5) and ours;
 - background: 500 composites of validation catalog products (masks from their white backgrounds)
   over backgrounds made from the photos above (unseen in training), 128×128; IoU of the predicted
-  mask (alpha > 0.5) against the composite's mask;
+  mask (alpha > 0.5) against the composite's mask; and on the everyday photos listed in
+  `bench/checked-photos.txt` (at most 256 px), IoU against GrabCut's mask of each, which was checked
+  by eye (so GrabCut itself is the reference there, and its row gives only the composites);
+  `--segmenter FOLDER …` measures other exported segmenters beside the shipped one;
 - tone: every photo shifted by a seeded exposure (±1 stop) and colour cast (`benchmark_case("tone")`);
   mean CIE76 ΔE of the auto-toned result against the photo as taken ("restore"), and of each
   method applied to the untouched photo against itself ("untouched": what it does to a photo that
@@ -30,17 +33,19 @@ import json
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
+CHECKED_PHOTOS = ROOT / "bench" / "checked-photos.txt"
 sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 from core.data import ImageTextDataset  # noqa: E402
-from core.images import to_pil  # noqa: E402
+from core.images import load_image, to_pil  # noqa: E402
 from core.metrics import colour_difference, image_quality  # noqa: E402
 from enhance.degrade import benchmark_case  # noqa: E402
 
@@ -116,7 +121,9 @@ def inpainting(photos: list[Image.Image]) -> dict:
     return {name: dict(zip(["psnr_hole", "ms"], np.array(r).mean(0).tolist())) for name, r in rows.items()}
 
 
-def background(catalog: str, photos_dir: str, count: int) -> dict:
+def background(catalog: str, photos_dir: str, count: int, segmenters: list[str]) -> dict:
+    """IoU on composites and on the checked real photos, for the shipped segmenter, any other
+    exported ones, and GrabCut (OpenCV, told only that the frame is background) as the classical baseline."""
     from enhance import degrade
     from enhance.background import product_alpha
 
@@ -125,15 +132,30 @@ def background(catalog: str, photos_dir: str, count: int) -> dict:
     products, masks = products[:count], masks[:count]
     backdrops = ImageTextDataset(photos_dir, 256, "all", fit="crop", progress=False).images
     g = torch.Generator().manual_seed(0)
-    ious, times = [], []
+    composites = []
     for start in range(0, len(products), 50):
         images, truth = degrade.composite(products[start:start + 50].float() / 255, masks[start:start + 50], backdrops, g)
-        for image, mask in zip(images, truth):
-            alpha, ms = timed(product_alpha, to_pil(image))
-            predicted, actual = alpha > 0.5, mask[0].numpy() > 0.5
-            ious.append((predicted & actual).sum() / max((predicted | actual).sum(), 1))
+        composites += [(to_pil(image), mask[0].numpy() > 0.5) for image, mask in zip(images, truth)]
+    photos = []
+    for name in CHECKED_PHOTOS.read_text().split("\n"):
+        if name.strip() and not name.startswith("#"):
+            photo = load_image(Path(photos_dir) / name)
+            photo.thumbnail((256, 256))  # the size the segmenter works at
+            photos.append((photo, degrade.photo_mask(np.asarray(photo))))
+    iou = lambda predicted, actual: (predicted & actual).sum() / max((predicted | actual).sum(), 1)
+    grabcut = lambda image: degrade.photo_mask(np.asarray(image)).astype(np.float32)
+    methods = {"ours (shipped)": product_alpha, **{f"segmenter {folder}": partial(product_alpha, model_folder=folder) for folder in segmenters},
+               "GrabCut (OpenCV)": grabcut}
+    out = {}
+    for name, method in methods.items():
+        scores, times = [], []
+        for image, actual in composites:
+            alpha, ms = timed(method, image)
+            scores.append(iou(alpha > 0.5, actual))
             times.append(ms)
-    return {"iou": float(np.mean(ious)), "ms": float(np.mean(times)), "count": len(ious)}
+        real = None if method is grabcut else float(np.mean([iou(method(photo) > 0.5, actual) for photo, actual in photos]))
+        out[name] = {"iou": float(np.mean(scores)), "ms": float(np.mean(times)), "iou_photos": real}
+    return {"composites": len(composites), "photos": len(photos), "methods": out}
 
 
 def textbook_auto_tone(image: Image.Image) -> Image.Image:
@@ -186,6 +208,7 @@ def main(argv=None):
     parser.add_argument("--catalog", required=True, help="catalog folder for the background composites (its validation split)")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N photos")
     parser.add_argument("--composites", type=int, default=500)
+    parser.add_argument("--segmenter", nargs="*", default=[], metavar="FOLDER", help="other exported segmenters to measure beside the shipped one")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--only", choices=list(PARTS), help="measure one part only (merged into --out if it holds an earlier run)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "enhance.json"))
@@ -212,7 +235,7 @@ PARTS = {  # --only name: (results key, measurement)
     "sr": ("sr_x4", lambda args, photos: super_resolution(photos)),
     "denoise": ("denoise_sigma25", lambda args, photos: denoising(photos)),
     "inpaint": ("inpaint_64px_hole", lambda args, photos: inpainting(photos)),
-    "background": ("background", lambda args, photos: background(args.catalog, args.photos, args.composites)),
+    "background": ("background", lambda args, photos: background(args.catalog, args.photos, args.composites, args.segmenter)),
     "tone": ("tone", lambda args, photos: tone(photos)),
 }
 
@@ -242,7 +265,10 @@ def render_table(r: dict) -> str:
         lines += [f"ours − Telea: {i['ours']['psnr_hole'] - i['OpenCV Telea']['psnr_hole']:+.2f} dB", ""]
     if "background" in r:
         b = r["background"]
-        lines.append(f"Background: IoU {b['iou']:.3f} on {b['count']} composites ({b['ms']:.1f} ms/img)")
+        lines += [f"Background: IoU on {b['composites']} composites and on {b['photos']} checked everyday photos (against GrabCut's masks)",
+                  "| method | composites | photos | ms/img (composites) |", "|---|---|---|---|"]
+        lines += [f"| {k} | {v['iou']:.3f} | {'reference' if v['iou_photos'] is None else format(v['iou_photos'], '.3f')} | {v['ms']:.1f} |"
+                  for k, v in b["methods"].items()]
     if "tone" in r:
         lines += ["", "Auto tone, seeded exposure and colour-cast shifts (mean ΔE, CIE76)", "| method | restore ↓ | untouched ↓ | ms/img |",
                   "|---|---|---|---|", *(f"| {k} | {v['restore_delta_e']:.2f} | {v['untouched_delta_e']:.2f} | {v['ms']:.1f} |" for k, v in r["tone"].items())]

@@ -96,13 +96,7 @@ def best_picks(pipe: TextToProduct, protocol: Protocol) -> dict:
       scorer that knows what the user meant, without the probe's quirks."""
     drawn = torch.cat([pipe.render([p or "product"] * CANDIDATES, pipe.noise(i, CANDIDATES)) for i, p in enumerate(protocol.captions)])
     features = cached_features(drawn, "candidates").view(protocol.n, CANDIDATES, -1)
-    out = {"probe": {}, "judge": {}}
-    for column, probe in protocol.probes.items():
-        candidates = features[probe.rows]
-        true = torch.tensor([probe.model.index[label] for label in probe.labels])
-        likelihood = probe.model.probabilities(candidates.flatten(0, 1)).view(len(probe.rows), CANDIDATES, -1)
-        best = likelihood[torch.arange(len(true)), :, true].argmax(1)
-        out["probe"][f"acc_{column}"] = probe.model.accuracy(candidates[torch.arange(len(true)), best], probe.labels)
+    out = {"probe": {f"acc_{column}": probe_pick_accuracy(probe, features) for column, probe in protocol.probes.items()}, "judge": {}}
 
     probe_items = set(protocol.probe_items.tolist())
     items = [i for i in torch.randperm(len(protocol.train), generator=torch.Generator().manual_seed(5)).tolist() if i not in probe_items][:JUDGE_ITEMS]
@@ -122,6 +116,16 @@ def best_picks(pipe: TextToProduct, protocol: Protocol) -> dict:
     return out
 
 
+def probe_pick_accuracy(probe, features: torch.Tensor) -> float:
+    """The probe's accuracy on, per caption, the candidate it rates likeliest to carry the caption's
+    true label; `features` (captions, candidates, d). No scorer of the same candidates can do better."""
+    candidates = features[probe.rows]
+    rows = torch.arange(len(candidates))
+    true = torch.tensor([probe.model.index[label] for label in probe.labels])
+    likelihood = probe.model.probabilities(candidates.flatten(0, 1)).view(*candidates.shape[:2], -1)[rows, :, true]
+    return probe.model.accuracy(candidates[rows, likelihood.argmax(1)], probe.labels)
+
+
 def candidate_sweep(pipe: TextToProduct, matcher: Matcher, protocol: Protocol, most: int) -> dict:
     """Per N in 1, 2, 4 … `most`: probe accuracy of the match score's pick among the first N of `most`
     candidates per caption, and of the probe's own pick (per column) among the same N."""
@@ -137,10 +141,7 @@ def candidate_sweep(pipe: TextToProduct, matcher: Matcher, protocol: Protocol, m
         row = {}
         for column, probe in protocol.probes.items():
             row[f"match_{column}"] = probe.model.accuracy(picked[probe.rows], probe.labels)
-            candidates = features[probe.rows, :n]
-            true = torch.tensor([probe.model.index[label] for label in probe.labels])
-            likelihood = probe.model.probabilities(candidates.flatten(0, 1)).view(len(true), n, -1)[torch.arange(len(true)), :, true]
-            row[f"probe_{column}"] = probe.model.accuracy(candidates[torch.arange(len(true)), likelihood.argmax(1)], probe.labels)
+            row[f"probe_{column}"] = probe_pick_accuracy(probe, features[:, :n])
         out[n] = row
     return out
 

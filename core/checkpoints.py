@@ -129,6 +129,9 @@ def load_pretrained(model_class, folder: str | Path, device="cpu"):
         raise CheckpointError(f"no model at {folder} (config.json missing); {how}")
     if not any(folder.glob("*.safetensors")):
         raise CheckpointError(f"{folder} has no .safetensors weights; {how}")
+    held = read_json(folder / "config.json", {}).get("_class_name")
+    if held and held != model_class.__name__:
+        raise CheckpointError(f"{folder} holds a {held}, not a {model_class.__name__}")
     try:
         model = model_class.from_pretrained(str(folder), use_safetensors=True, torch_dtype=torch.float32, local_files_only=True)
     except Exception as e:

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from core.checkpoints import CheckpointError, atomic_path, load_training_state, save_training_state, write_text_atomic
+from core.checkpoints import CheckpointError, atomic_path, load_pretrained, load_training_state, save_training_state, write_text_atomic
 from core.data import ImageTextDataset
 
 STATE_FILE = "state.safetensors"
@@ -57,6 +57,17 @@ class SingleModelTask:
     def state_dict(self) -> dict:
         return {"model": self._unwrapped().state_dict(), "optimizer": self.optimizer.state_dict()}
 
+    def initialise_from(self, folder: str) -> str:
+        """Start from an exported model of the same architecture (fine-tuning a shipped one, or
+        continuing one whose training state is gone); called for a fresh run only. Returns what was loaded."""
+        model = self._unwrapped()
+        source = load_pretrained(type(model), folder)
+        ours, theirs = model_config(model), model_config(source)
+        if ours != theirs:
+            raise ValueError(f"--init-from {folder}: its model differs from the one this run builds (checkpoint vs run: {config_differences(theirs, ours)})")
+        model.load_state_dict(source.state_dict())
+        return f"{type(model).__name__} weights"
+
     def load_state_dict(self, state: dict) -> None:
         self._unwrapped().load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -74,6 +85,15 @@ class SingleModelTask:
                 yield model
         finally:
             model.train(was_training)
+
+
+def model_config(model) -> dict:
+    """A diffusers model's config as plain JSON values, without its private keys."""
+    return json.loads(json.dumps({k: v for k, v in model.config.items() if not k.startswith("_")}))
+
+
+def config_differences(theirs: dict, ours: dict) -> dict:
+    return {k: (theirs.get(k), ours.get(k)) for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k)}
 
 
 def step_generator(seed: int, step: int, rank: int = 0) -> torch.Generator:

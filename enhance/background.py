@@ -30,9 +30,10 @@ def guided_filter(guide: torch.Tensor, source: torch.Tensor, radius: int, eps: f
 
 
 @torch.inference_mode()
-def product_alpha(image: Image.Image) -> np.ndarray:
-    """Soft product mask (H, W) in [0, 1] at the photo's full size."""
-    model = load_shipped("segment")
+def product_alpha(image: Image.Image, model_folder=None) -> np.ndarray:
+    """Soft product mask (H, W) in [0, 1] at the photo's full size (from the shipped segmenter, or
+    the one exported in `model_folder`)."""
+    model = load_shipped("segment", model_folder)
     device = next(model.parameters()).device
     factor = min(1.0, WORK_SIZE / max(image.size))
     seen = image  # what the network sees: the photo, or a copy at most WORK_SIZE large

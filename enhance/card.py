@@ -12,7 +12,7 @@ DESCRIPTIONS = {
                 "trained on random free-form strokes and boxes with L1 or MSE on the hole (--hole-loss; + perceptual if --perceptual-weight)"),
     "segment": ("Product / background segmentation", "small U-Net trained on catalog products (masks from their white backgrounds) "
                 "composited onto photo crops (some softened to the products' sharpness), flat colours and gradients, some products "
-                "given a procedural print; BCE + Dice loss"),
+                "given a procedural print, and (`--photo-fraction`) the everyday photos themselves with GrabCut's masks; BCE + Dice loss"),
     "tone": ("Auto-tone estimator", "MLP on colour statistics (log-chroma and luminance histograms) that predicts a photo's exposure "
              "and colour-cast shift; trained on photos shifted by up to ±1 stop, ±0.3 warm–cool, ±0.1 green–magenta (a third "
              "unshifted) with MSE on the per-channel log2 gains"),

@@ -133,7 +133,8 @@ class InpaintTask(EnhanceTask):
 
 
 class SegmentTask(EnhanceTask):
-    """Catalog products (white backgrounds give the masks) composited onto varied backgrounds."""
+    """Catalog products (white backgrounds give the masks) composited onto varied backgrounds, and
+    (a `--photo-fraction` of each batch) the everyday photos themselves with GrabCut's masks."""
 
     kind, model_class = "segment", Segmenter
 
@@ -141,6 +142,12 @@ class SegmentTask(EnhanceTask):
         super().__init__(options, data, accelerator)
         self.images, self.masks = degrade.usable_products(self.images)
         self.backgrounds = ImageTextDataset(options["backgrounds"], 256, "train", fit="crop", progress=accelerator.is_main_process).images
+        self.photo_count = round(options.get("photo_fraction", 0.0) * self.batch_size)
+        if self.photo_count:
+            photos = ImageTextDataset(options["backgrounds"], 256, "train", fit="pad", progress=accelerator.is_main_process).images
+            self.photos, self.photo_masks = degrade.usable_photos(photos)
+            if not len(self.photos):
+                raise ValueError(f"--photo-fraction: GrabCut found no product in any photo of {options['backgrounds']}")
 
     def clean_batch(self, step, g):
         """Whole products (no crop) with their masks stacked as a 4th channel."""
@@ -151,6 +158,9 @@ class SegmentTask(EnhanceTask):
     def pair(self, clean, g, step):
         image, mask = degrade.composite(clean[:, :3], clean[:, 3:], self.backgrounds, g, self.options["print_fraction"],
                                         self.options["soften_fraction"])
+        if self.photo_count:
+            k = min(self.photo_count, len(image))
+            image[:k], mask[:k] = degrade.photo_crops(self.photos, self.photo_masks, k, image.shape[-1], g)
         return (image,), mask
 
     def loss(self, output, target, inputs):

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from core.checkpoints import export_pretrained, load_pretrained
 from core.data import ImageTextDataset
 from core.text import EMBEDDING_DIM, caption_embeddings, encode_text
-from core.training import batch_indices, class_labels, classification_loss, step_generator
+from core.training import batch_indices, class_labels, classification_loss, config_differences, model_config, step_generator
 from gan.augment import check_policy, diff_augment
 from gan.card import DISCRIMINATOR, discriminator_card, gan_card
 from gan.model import ARCHITECTURES
@@ -121,9 +121,9 @@ class GANTask:
         G and D. Returns what was loaded, for the log."""
         G = self._unwrapped(self.G)
         source = load_pretrained(type(G), folder)
-        ours, theirs = _config(G), _config(source)
+        ours, theirs = model_config(G), model_config(source)
         if ours != theirs:
-            raise ValueError(f"--init-from {folder}: its generator differs from the one this run builds (checkpoint vs run: {_differences(theirs, ours)})")
+            raise ValueError(f"--init-from {folder}: its generator differs from the one this run builds (checkpoint vs run: {config_differences(theirs, ours)})")
         weights = source.state_dict()
         G.load_state_dict(weights)
         if self.G_ema is not None:
@@ -135,10 +135,10 @@ class GANTask:
             return "no discriminator beside it: D starts new"
         D = self._unwrapped(self.D)
         source = load_pretrained(type(D), folder)
-        ours, theirs = _config(D), _config(source)
+        ours, theirs = model_config(D), model_config(source)
         ours.pop("classes"), theirs.pop("classes")
         if ours != theirs:
-            return f"its discriminator differs ({_differences(theirs, ours)}): D starts new"
+            return f"its discriminator differs ({config_differences(theirs, ours)}): D starts new"
         weights = source.state_dict()
         same_heads = json.loads((folder / "classes.json").read_text(encoding="utf-8")) == self.class_names
         if not same_heads:  # other columns or other values: the heads' rows would mean other classes
@@ -291,11 +291,3 @@ class GANTask:
         if self.arch == "sngan":
             export_pretrained(self._unwrapped(self.D), folder / DISCRIMINATOR, discriminator_card(info, self.options),
                               extra_json={"classes.json": self.class_names})
-
-
-def _config(model) -> dict:
-    return json.loads(json.dumps({k: v for k, v in model.config.items() if not k.startswith("_")}))
-
-
-def _differences(theirs: dict, ours: dict) -> dict:
-    return {k: (theirs.get(k), ours.get(k)) for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k)}

@@ -245,3 +245,40 @@ def test_segmenter_composites_keep_their_mask_and_soften_photo_backgrounds():
     detail = lambda b: (b[..., 1:] - b[..., :-1]).abs().mean()   # noise photos: all fine detail
     sharp, soft = degrade.backgrounds(12, 64, photos, g()), degrade.backgrounds(12, 64, photos, g(), soften=1.0)
     assert detail(soft) < 0.5 * detail(sharp)
+
+
+def garment_on_floor(size: int = 96) -> tuple[np.ndarray, np.ndarray]:
+    """A striped blue-and-yellow garment on a grainy brown floor, with its true mask: a printed
+    product the catalog-trained segmenter would tear apart."""
+    rng = np.random.default_rng(0)
+    floor = np.array([120, 80, 50]) + rng.normal(0, 12, (size, size, 3))
+    mask = np.zeros((size, size), bool)
+    mask[20:80, 24:60] = True                       # body (off-centre: a flip shows)
+    mask[20:40, 12:84] = True                       # sleeves
+    stripes = np.where((np.arange(size) // 6 % 2)[:, None, None] == 0, [30, 60, 200], [230, 210, 40])
+    photo = np.where(mask[..., None], stripes + rng.normal(0, 6, (size, size, 3)), floor)
+    return np.clip(photo, 0, 255).astype(np.uint8), mask
+
+
+def test_photo_mask_finds_a_printed_garment_on_a_floor():
+    from enhance.degrade import photo_mask
+
+    photo, truth = garment_on_floor()
+    mask = photo_mask(photo)
+    assert (mask & truth).sum() / (mask | truth).sum() > 0.9
+    assert np.array_equal(mask, photo_mask(photo))  # the same photo always gives the same mask (exact resume)
+
+
+def test_photo_crops_keep_image_and_mask_aligned():
+    from enhance import degrade
+
+    photo, truth = garment_on_floor(128)
+    photos, masks = degrade.usable_photos(torch.from_numpy(photo).permute(2, 0, 1)[None].repeat(3, 1, 1, 1), mask_size=96)
+    assert len(photos) == 3 and masks.shape == (3, 1, 128, 128)
+    images, targets = degrade.photo_crops(photos, masks, 8, 64, torch.Generator().manual_seed(0))
+    assert images.shape == (8, 3, 64, 64) and targets.shape == (8, 1, 64, 64)
+    brown = (images[:, 0] - images[:, 2] > 0.15) & (images[:, 1] - images[:, 2] > 0.05) & (images[:, 0] < 0.65)
+    garment = targets[:, 0] > 0.5
+    assert (brown & garment).float().mean() < 0.02 and (brown | garment).float().mean() > 0.9  # floor where the mask says floor
+    empty, _ = degrade.usable_photos(torch.full((2, 3, 64, 64), 128, dtype=torch.uint8), mask_size=64)
+    assert len(empty) == 0  # a blank picture holds no product

@@ -76,11 +76,12 @@ def _states_equal(a, b, path="state"):
         assert a == b, f"{path}: {a} != {b}"
 
 
-@pytest.mark.parametrize("model", ["gan", "vae", "sr", "tone", "style"])
+@pytest.mark.parametrize("model", ["gan", "vae", "sr", "tone", "style", "segment"])
 def test_killed_run_resumes_exactly(model, metadata_folder, tmp_path):
     steps = 8
     photos = {"sr": ["--resolution", "64", "--crop", "32"], "tone": ["--resolution", "64", "--crop", "64"],
-              "style": ["--resolution", "64", "--crop", "32", "--styles", metadata_folder]}.get(model, [])
+              "style": ["--resolution", "64", "--crop", "32", "--styles", metadata_folder],
+              "segment": ["--resolution", "64", "--crop", "64", "--backgrounds", metadata_folder, "--photo-fraction", "0.5"]}.get(model, [])
     common = [model, "--data", metadata_folder, "--checkpoint-every", "2", *FAST, *photos]
     run_train(*common, "--out", tmp_path / "straight", "--max-steps", steps)
 
@@ -103,6 +104,19 @@ def test_killed_run_resumes_exactly(model, metadata_folder, tmp_path):
     _states_equal(straight, resumed)
     lines = [json.loads(line) for line in (killed / "metrics.jsonl").read_text().splitlines()]
     assert lines[-1]["step"] == steps
+
+
+def test_enhance_model_fine_tunes_from_a_shipped_one(metadata_folder, tmp_path):
+    from enhance.models import Segmenter
+
+    shipped = ROOT / "checkpoints" / "segment-products"
+    common = ["segment", "--data", metadata_folder, "--backgrounds", metadata_folder, "--resolution", "64", "--crop", "64", *FAST]
+    out = run_train(*common, "--out", tmp_path / "a", "--init-from", shipped, "--max-steps", "0")
+    assert f"--init-from {shipped}: Segmenter weights" in out.stdout
+    exported, source = load_pretrained(Segmenter, tmp_path / "a" / "export"), load_pretrained(Segmenter, shipped)
+    assert all(torch.equal(a, b) for a, b in zip(exported.state_dict().values(), source.state_dict().values()))
+    wrong = run_train(*common, "--out", tmp_path / "b", "--init-from", ROOT / "checkpoints" / "tone-photos", "--max-steps", "1", check=False)
+    assert wrong.returncode == 2 and "holds a ToneEstimator, not a Segmenter" in wrong.stderr and "Traceback" not in wrong.stderr
 
 
 def test_bf16_run_resumes_in_full_precision(metadata_folder, tmp_path):
