@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
         enhance.add_argument("--lr", type=float)
         enhance.add_argument("--perceptual-weight", type=float, help="EfficientNet-Lite0 feature distance; 0 turns it off")
         enhance.add_argument("--init-from", default=None, metavar="FOLDER", help=f"start from an exported {name} model (e.g. a shipped one) to fine-tune it")
+        enhance.add_argument("--export-blend", type=float, default=1.0, metavar="T",
+                             help="with --init-from: export T·fine-tuned + (1−T)·started-from weights (WiSE-FT), "
+                                  "which keeps more of what the started-from model did well; 1 exports the fine-tuned weights")
         if name == "sr":
             enhance.add_argument("--realistic-fraction", type=float, default=0.3,
                                  help="share of batches degraded with blur/noise/JPEG instead of plain bicubic")

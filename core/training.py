@@ -41,8 +41,9 @@ class SingleModelTask:
     """What tasks with one model and one Adam optimizer share (the VAE, the enhancement networks):
     Accelerate preparation, state for checkpoints, and eval mode while sampling."""
 
-    def __init__(self, model: torch.nn.Module, lr: float, accelerator):
+    def __init__(self, model: torch.nn.Module, lr: float, accelerator, keep_start: bool = False):
         self.accelerator, self.lr = accelerator, lr
+        self.keep_start, self.start = keep_start, None  # the --init-from weights, kept (in checkpoints too) for `exported_model`
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
         self.model, self.optimizer = accelerator.prepare(model, optimizer)
 
@@ -55,7 +56,8 @@ class SingleModelTask:
         self.optimizer.zero_grad(set_to_none=True)
 
     def state_dict(self) -> dict:
-        return {"model": self._unwrapped().state_dict(), "optimizer": self.optimizer.state_dict()}
+        state = {"model": self._unwrapped().state_dict(), "optimizer": self.optimizer.state_dict()}
+        return state if self.start is None else {**state, "start": self.start}
 
     def initialise_from(self, folder: str) -> str:
         """Start from an exported model of the same architecture (fine-tuning a shipped one, or
@@ -66,11 +68,27 @@ class SingleModelTask:
         if ours != theirs:
             raise ValueError(f"--init-from {folder}: its model differs from the one this run builds (checkpoint vs run: {config_differences(theirs, ours)})")
         model.load_state_dict(source.state_dict())
+        if self.keep_start:
+            self.start = source.state_dict()
         return f"{type(model).__name__} weights"
+
+    def exported_model(self, blend: float) -> torch.nn.Module:
+        """The model to export: the trained one, or with `blend` < 1 a copy whose weights are
+        blend·trained + (1 − blend)·the --init-from ones. Interpolating a fine-tuned model with the
+        one it started from (WiSE-FT, Wortsman et al. 2022) keeps much of what the start did well
+        while keeping most of what fine-tuning added."""
+        model = self._unwrapped()
+        if blend >= 1:
+            return model
+        blended = type(model).from_config(model.config)
+        blended.load_state_dict({k: torch.lerp(self.start[k].float(), v.float().cpu(), blend).to(v.dtype) if v.is_floating_point() else v
+                                 for k, v in model.state_dict().items()})
+        return blended
 
     def load_state_dict(self, state: dict) -> None:
         self._unwrapped().load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self.start = state.get("start")
         for group in self.optimizer.param_groups:  # `--resume --lr` fine-tunes at a new rate
             group["lr"] = self.lr
 

@@ -31,8 +31,12 @@ class EnhanceTask(SingleModelTask):
         self.images = data.images
         if self.crop > self.images.shape[-1]:
             raise ValueError(f"--crop {self.crop} is larger than --resolution {self.images.shape[-1]}")
+        if not 0 < options["export_blend"] <= 1:
+            raise ValueError(f"--export-blend {options['export_blend']} is outside (0, 1]")
+        if options["export_blend"] < 1 and not options["init_from"]:
+            raise ValueError("--export-blend below 1 needs --init-from: it blends the fine-tuned weights with the started-from ones")
         torch.manual_seed(self.seed)
-        super().__init__(self.model_class(), options["lr"], accelerator)
+        super().__init__(self.model_class(), options["lr"], accelerator, keep_start=options["export_blend"] < 1)
 
     def clean_batch(self, step: int, g: torch.Generator) -> torch.Tensor:
         """Random crops (with flips) of this process's share of the step's images, floats in [0, 1]."""
@@ -82,7 +86,8 @@ class EnhanceTask(SingleModelTask):
         from enhance.card import enhance_card
 
         info = {"kind": self.kind, "training": {**summary, "command": self.options["command"]}}
-        export_pretrained(self._unwrapped(), folder, enhance_card(info, self.options), extra_json={"atelier.json": info})
+        model = self.exported_model(self.options["export_blend"])
+        export_pretrained(model, folder, enhance_card(info, self.options), extra_json={"atelier.json": info})
 
 
 class SuperResolutionTask(EnhanceTask):

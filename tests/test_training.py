@@ -118,6 +118,24 @@ def test_enhance_model_fine_tunes_from_a_shipped_one(metadata_folder, tmp_path):
     wrong = run_train(*common, "--out", tmp_path / "b", "--init-from", ROOT / "checkpoints" / "tone-photos", "--max-steps", "1", check=False)
     assert wrong.returncode == 2 and "holds a ToneEstimator, not a Segmenter" in wrong.stderr and "Traceback" not in wrong.stderr
 
+    start = shutil.copytree(shipped, tmp_path / "start")
+    blend = (*common, "--out", tmp_path / "c", "--init-from", start, "--lr", "1e-2", "--export-blend", "0.25")
+    run_train(*blend, "--max-steps", "1")
+    shutil.rmtree(start)  # a resumed run blends with the weights it started from, kept in its checkpoint
+    run_train(*blend, "--max-steps", "2", "--resume")
+    trained = load_training_state(tmp_path / "c" / "state.safetensors")["task"]["model"]
+    blended = load_pretrained(Segmenter, tmp_path / "c" / "export").state_dict()
+    moved = 0
+    for name, start in source.state_dict().items():
+        if start.is_floating_point():
+            expected = 0.75 * start + 0.25 * trained[name].float()
+            assert torch.allclose(blended[name], expected, rtol=2e-3, atol=1e-4), name
+            moved += not torch.allclose(blended[name], start, rtol=2e-3, atol=1e-4)
+    assert moved > 0  # the run changed the weights, so the test tells a blend from either end
+    assert "--export-blend" in (tmp_path / "c" / "export" / "README.md").read_text()
+    alone = run_train(*common, "--out", tmp_path / "d", "--max-steps", "1", "--export-blend", "0.5", check=False)
+    assert alone.returncode == 2 and "needs --init-from" in alone.stderr
+
 
 def test_bf16_run_resumes_in_full_precision(metadata_folder, tmp_path):
     """A run started where bf16 autocast is the default (an AMX CPU, a recent GPU) continues on a machine without it."""
