@@ -89,6 +89,9 @@ class SingleModelTask:
         self._unwrapped().load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.start = state.get("start")
+        if self.keep_start and self.start is None:
+            raise CheckpointError("--export-blend below 1 needs the weights the run started from, and this run was started "
+                                  "without it (or without --init-from), so it kept none; export without it, or start a new run")
         for group in self.optimizer.param_groups:  # `--resume --lr` fine-tunes at a new rate
             group["lr"] = self.lr
 

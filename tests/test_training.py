@@ -135,6 +135,10 @@ def test_enhance_model_fine_tunes_from_a_shipped_one(metadata_folder, tmp_path):
     assert "--export-blend" in (tmp_path / "c" / "export" / "README.md").read_text()
     alone = run_train(*common, "--out", tmp_path / "d", "--max-steps", "1", "--export-blend", "0.5", check=False)
     assert alone.returncode == 2 and "needs --init-from" in alone.stderr
+    unblended = (*common, "--out", tmp_path / "e", "--init-from", shipped)
+    run_train(*unblended, "--max-steps", "1")
+    late = run_train(*unblended, "--max-steps", "2", "--export-blend", "0.5", "--resume", check=False)
+    assert late.returncode == 2 and "kept none" in late.stderr and "Traceback" not in late.stderr
 
 
 def test_bf16_run_resumes_in_full_precision(metadata_folder, tmp_path):
