@@ -16,6 +16,14 @@ def data_source(folder: str) -> str:
     return f"the folder `{folder}`"
 
 
+def started_from(options: dict, how: str = "") -> dict[str, str]:
+    """The card's "Started from" line for a run begun with --init-from (none otherwise); `how` adds
+    what the run did with the started-from model."""
+    if not options.get("init_from"):
+        return {}
+    return {"Started from": f"the exported model `{options['init_from']}` (`--init-from`){how}. The training line counts this run only."}
+
+
 def model_card(*, title: str, tags: list[str], summary: str, load: str, details: dict[str, str],
                options: dict, training: dict, metrics: str) -> str:
     """`details` become the bullet list (architecture, data…); `training` is the Trainer's summary + command."""

@@ -1,7 +1,7 @@
 """Model card of an exported enhancement checkpoint."""
 from __future__ import annotations
 
-from core.cards import model_card
+from core.cards import model_card, started_from
 
 DESCRIPTIONS = {
     "sr": ("Super-resolution ×2/×4 (fast mode)", "a residual body at low resolution with pixel-shuffle ×2 and ×4 heads, "
@@ -26,11 +26,8 @@ def enhance_card(info: dict, options: dict) -> str:
         summary=f"One of the Atelier enhancement models, exported from `train.py {info['kind']}`.",
         load="`enhance` (see `enhance/__init__.py`), or `enhance.models` classes with `from_pretrained(folder)`",
         details={"Architecture": architecture + f", Adam {options['lr']}.",
-                 **({"Started from": f"the exported model `{options['init_from']}` (`--init-from`)"
-                                     + (f"; exported weights are {options['export_blend']} × the fine-tuned ones + "
-                                        f"{1 - options['export_blend']:.2g} × those (`--export-blend`, WiSE-FT)" if options["export_blend"] < 1 else "")
-                                     + ". The training line counts this run only."}
-                    if options.get("init_from") else {})},
+                 **started_from(options, f"; exported weights are {options['export_blend']} × the fine-tuned ones + "
+                                         f"{1 - options['export_blend']:.2g} × those (`--export-blend`, WiSE-FT)" if options["export_blend"] < 1 else "")},
         options=options, training=info["training"],
         metrics="Run `python bench/enhance.py` (protocol in that file); the numbers measured for this checkpoint are added here when it is shipped.",
     )

@@ -1,7 +1,7 @@
 """Model card of an exported GAN checkpoint."""
 from __future__ import annotations
 
-from core.cards import model_card
+from core.cards import model_card, started_from
 
 DISCRIMINATOR = "discriminator"  # subfolder of an sngan export (gan/training.py writes and reads it)
 
@@ -21,10 +21,8 @@ def gan_card(info: dict, options: dict) -> str:
         summary="Generator of the Atelier product-image studio, exported from `train.py gan`.",
         load=f"`gan.generate.TextToProduct.from_pretrained(folder)` or `gan.model.{'ConditionalGenerator' if sngan else 'DCGANGenerator'}.from_pretrained(folder)`",
         details={"Architecture": architecture + ".", "Text encoder": f"{info['text_encoder'] or 'none'}.",
-                 **({"Started from": f"the exported model `{options['init_from']}` (`--init-from`)"
-                                     + (f"; the discriminator trained alone for its first {options['d_warmup_steps']} steps" if options.get("d_warmup_steps") else "")
-                                     + ". The training line counts this run only."}
-                    if options.get("init_from") else {}),
+                 **started_from(options, f"; the discriminator trained alone for its first {options['d_warmup_steps']} steps"
+                                         if options.get("d_warmup_steps") else ""),
                  **({"Discriminator": f"`{DISCRIMINATOR}/` (fp16 safetensors): the discriminator at the end of training, for "
                                       "`train.py gan --init-from` to continue or fine-tune this model without relearning it. The app does not load it."}
                     if sngan else {})},
