@@ -126,11 +126,11 @@ def test_enhance_model_fine_tunes_from_a_shipped_one(metadata_folder, tmp_path):
     trained = load_training_state(tmp_path / "c" / "state.safetensors")["task"]["model"]
     blended = load_pretrained(Segmenter, tmp_path / "c" / "export").state_dict()
     moved = 0
-    for name, start in source.state_dict().items():
-        if start.is_floating_point():
-            expected = 0.75 * start + 0.25 * trained[name].float()
+    for name, initial in source.state_dict().items():
+        if initial.is_floating_point():
+            expected = 0.75 * initial + 0.25 * trained[name].float()
             assert torch.allclose(blended[name], expected, rtol=2e-3, atol=1e-4), name
-            moved += not torch.allclose(blended[name], start, rtol=2e-3, atol=1e-4)
+            moved += not torch.allclose(blended[name], initial, rtol=2e-3, atol=1e-4)
     assert moved > 0  # the run changed the weights, so the test tells a blend from either end
     assert "--export-blend" in (tmp_path / "c" / "export" / "README.md").read_text()
     alone = run_train(*common, "--out", tmp_path / "d", "--max-steps", "1", "--export-blend", "0.5", check=False)
