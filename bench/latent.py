@@ -11,7 +11,8 @@ Protocol (`core/evaluation.py` for the real set, features, Fréchet distance and
 - directions: for each named slider whose value a probe knows, `--starts` starting points (VAE:
   encoded validation images; GAN: seed i + validation caption i) whose label is another value of
   the column (the products a designer moves towards the value), moved by +2σ (σ: the data's
-  standard deviation along the direction) and, separately, by the slider at +1 (one class gap);
+  standard deviation along the direction; `--sigmas` moves further) and, separately, by the slider
+  at +1 (one class gap);
   success = the probe's probability of that value goes up. Also reported over the first
   `--starts` validation items whatever their label ("all starts", the earlier protocol: there a
   "Casual" slider is judged on products already 90 % Casual, a coin toss). Colour sliders also
@@ -40,7 +41,6 @@ from core.evaluation import Protocol, cached_features  # noqa: E402
 from gan.generate import TextToProduct  # noqa: E402
 from latent.studio import Edit, Studio  # noqa: E402
 
-STEP = 2.0  # σ
 
 
 def reconstruction(studio: Studio, protocol: Protocol) -> dict:
@@ -76,15 +76,15 @@ def lacking(protocol: Protocol, column: str, value: str, count: int) -> list[int
     return [i for i in range(protocol.n) if protocol.val.attributes[i].get(column) not in (None, "", value)][:count]
 
 
-def moved(studio: Studio, start: Edit, name: str, step: str) -> Edit:
-    """`start` moved along one named direction: by STEP σ (the issue's measure), or by the slider at +1."""
+def moved(studio: Studio, start: Edit, name: str, step: str, sigmas: float) -> Edit:
+    """`start` moved along one named direction: by `sigmas` σ (the issue's measure: 2), or by the slider at +1."""
     if step == "slider_1":
         return start.with_sliders({name: 1.0})
     i = studio.directions.index(name)
-    return Edit(start.base + STEP * studio.directions.sigma[i] * studio.directions.vectors[i])
+    return Edit(start.base + sigmas * studio.directions.sigma[i] * studio.directions.vectors[i])
 
 
-def directions(studio: Studio, protocol: Protocol, count: int) -> dict:
+def directions(studio: Studio, protocol: Protocol, count: int, sigmas: float) -> dict:
     """Per named slider the probe knows: how often its probability goes up, over the first `count`
     validation items ("all") and over `count` items without the value (the edit a designer makes)."""
     judged = {}
@@ -107,7 +107,7 @@ def directions(studio: Studio, protocol: Protocol, count: int) -> dict:
             column, value = name.split("=", 1)
             subset = sorted(set(everyone) | set(without))
             at = {item: j for j, item in enumerate(subset)}
-            moved_features = cached_features(studio.pixels([moved(studio, starts[row_of[i]], name, step) for i in subset]), "latent-moved")
+            moved_features = cached_features(studio.pixels([moved(studio, starts[row_of[i]], name, step, sigmas) for i in subset]), "latent-moved")
             k = probe.classes.index(value)
             before = probe.model.probabilities(base_features[[row_of[i] for i in subset]])[:, k]
             after = probe.model.probabilities(moved_features)[:, k]
@@ -158,19 +158,20 @@ def main(argv=None):
     parser.add_argument("--gan", default=str(ROOT / "checkpoints" / "gan-fashion64"))
     parser.add_argument("--real", type=int, default=2000)
     parser.add_argument("--starts", type=int, default=100, help="starting points per direction")
+    parser.add_argument("--sigmas", type=float, default=2.0, help="how far the first direction measure moves, in σ (the issue's: 2)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "latent.json"))
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     protocol = Protocol(args.data, real=args.real)
     vae, gan = Studio.from_pretrained(args.vae, device="cpu"), Studio.from_pretrained(args.gan, device="cpu")
     baseline = TextToProduct.from_pretrained(args.gan, device="cpu")
-    results = {"protocol": {"real": protocol.n, "floor_fd": protocol.floor_fd, "starts": args.starts, "step_sigma": STEP}}
+    results = {"protocol": {"real": protocol.n, "floor_fd": protocol.floor_fd, "starts": args.starts, "step_sigma": args.sigmas}}
     print("reconstruction…", flush=True)
     results["vae"] = reconstruction(vae, protocol)
     results["gan"] = {"fd_samples": protocol.fd(cached_features(baseline.one_per_prompt(protocol.captions), "generated"))}
     for name, studio in (("vae", vae), ("gan", gan)):
         print(f"{name}: directions…", flush=True)
-        results[name]["directions"] = directions(studio, protocol, args.starts)
+        results[name]["directions"] = directions(studio, protocol, args.starts, args.sigmas)
         results[name]["latency_ms"] = latency(studio, baseline)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
