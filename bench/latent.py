@@ -42,7 +42,6 @@ from gan.generate import TextToProduct  # noqa: E402
 from latent.studio import Edit, Studio  # noqa: E402
 
 
-
 def reconstruction(studio: Studio, protocol: Protocol) -> dict:
     from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
