@@ -156,21 +156,21 @@ def sliders_tab() -> None:
         return start_edit(model, seed, prompt)
 
     @user_facing
-    def encode(model: str, image: str):
+    def encode(model: str, image: str, clean_background: bool = True):
         path = image if isinstance(image, str) else getattr(image, "path", None)
         if not path:
             raise ImageError("upload a product photo first")
-        return encode_photo(model, path, os.path.basename(path))
+        return encode_photo(model, path, os.path.basename(path), bool(clean_background))
 
     @user_facing
-    def start_from_photo(model: str, photo: str, names: list[str]):
+    def start_from_photo(model: str, photo: str, clean_background: bool, names: list[str]):
         """A photo opens in the chosen model if it can encode photos (its sliders stay, back at 0),
         else in one that can (the VAE)."""
         if studio_for(model).space.can_encode:
-            return model, names, gr.skip(), *encode(model, photo), gr.skip(), *slider_updates(names), 0.0
+            return model, names, gr.skip(), *encode(model, photo, clean_background), gr.skip(), *slider_updates(names), 0.0
         if photo_model is None:
             raise LatentError("no model here can encode photos: start from a seed and a description")
-        return photo_model, *show_model(photo_model, *encode(photo_model, photo)), 0.0
+        return photo_model, *show_model(photo_model, *encode(photo_model, photo, clean_background)), 0.0
 
     @user_facing
     def move(model: str, edit: str, names: list[str], phrase: str, phrase_amount: float, *values):
@@ -206,8 +206,8 @@ def sliders_tab() -> None:
         return morph_files(model, edit_a, edit_b, frames, scratch_dir())
 
     @user_facing
-    def morph_to(model: str, edit_a: str, seed_b: int, prompt_b: str, photo_b: str | None, frames: int):
-        _, edit_b = encode_photo(model, photo_b, os.path.basename(photo_b)) if photo_b else start_edit(model, seed_b, prompt_b)
+    def morph_to(model: str, edit_a: str, seed_b: int, prompt_b: str, photo_b: str | None, clean_background: bool, frames: int):
+        _, edit_b = encode_photo(model, photo_b, os.path.basename(photo_b), clean_background) if photo_b else start_edit(model, seed_b, prompt_b)
         return morph_files(model, edit_a, edit_b, frames, scratch_dir())
 
     try:
@@ -227,6 +227,8 @@ def sliders_tab() -> None:
                 new = gr.Button("New product", variant="primary")
             photo = gr.Image(type="filepath", label="…or start from your product photo (VAE)", sources=["upload", "clipboard"], height=200,
                              elem_id="slider-photo")
+            clean_background = gr.Checkbox(True, label="Put the product on white first",
+                                           info="the VAE learned catalog shots on white; a photo whose edges are already white is kept as it is")
         with gr.Column(scale=1):
             named = gr.Dropdown([(slider_label(n), n) for n in first_named], value=[n for n in first_names if "=" in n], multiselect=True,
                                 max_choices=MAX_SLIDERS, label="Named sliders (the rest are principal directions)")
@@ -264,16 +266,16 @@ def sliders_tab() -> None:
         trigger(move, moved, [image, edit], api_visibility="private", trigger_mode="always_last")
     reset.click(lambda: [0.0] * (MAX_SLIDERS + 1), None, [phrase_amount, *sliders], api_visibility="private", queue=False).then(
         move, moved, [image, edit], api_visibility="private")
-    photo.upload(start_from_photo, [model, photo, names], [model, *slider_outputs, phrase_amount], api_visibility="private")
+    photo.upload(start_from_photo, [model, photo, clean_background, names], [model, *slider_outputs, phrase_amount], api_visibility="private")
     open_button.click(open_edit, [model, edit, names], [names, image, edit, phrase, phrase_amount, *sliders], api_visibility="private")
     upload.upload(open_edit_file, [model, upload, names], [names, image, edit, phrase, phrase_amount, *sliders], api_visibility="private")
     save.click(save_edit, edit, save, api_visibility="private")
-    morph.click(morph_to, [model, edit, seed_b, prompt_b, photo_b, frames], [strip, gif], api_visibility="private")
+    morph.click(morph_to, [model, edit, seed_b, prompt_b, photo_b, clean_background, frames], [strip, gif], api_visibility="private")
     # API-only endpoints (documented in README): an edit travels as its JSON, so a client needs no UI state.
     edit_b = gr.Textbox(visible=False)
     image_file = gr.File(visible=False)  # a file, not gr.Image: a non-image gets our message, not a preprocessing error
     api_only = gr.Button(visible=False)
-    api_only.click(encode, [model, image_file], [image, edit], api_name="encode")
+    api_only.click(encode, [model, image_file, clean_background], [image, edit], api_name="encode")
     api_only.click(edit_api, [model, edit], [image, edit], api_name="edit")
     api_only.click(morph_api, [model, edit, edit_b, frames], [strip, gif], api_name="morph")
     api_only.click(start_api, [model, seed, prompt], [image, edit], api_name="start")

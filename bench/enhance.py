@@ -121,6 +121,20 @@ def inpainting(photos: list[Image.Image]) -> dict:
     return {name: dict(zip(["psnr_hole", "ms"], np.array(r).mean(0).tolist())) for name, r in rows.items()}
 
 
+def checked_photos(photos_dir: str) -> list[tuple[Image.Image, np.ndarray]]:
+    """The photos of CHECKED_PHOTOS (at most 256 px, the size the segmenter works at), each with its
+    product mask (H, W) bool: GrabCut's, checked by eye."""
+    from enhance import degrade
+
+    photos = []
+    for name in CHECKED_PHOTOS.read_text().split("\n"):
+        if name.strip() and not name.startswith("#"):
+            photo = load_image(Path(photos_dir) / name)
+            photo.thumbnail((256, 256))
+            photos.append((photo, degrade.photo_mask(np.asarray(photo))))
+    return photos
+
+
 def background(catalog: str, photos_dir: str, count: int, segmenters: list[str]) -> dict:
     """IoU on composites and on the checked real photos, for the shipped segmenter, any other
     exported ones, and GrabCut (OpenCV, told only that the frame is background) as the classical baseline."""
@@ -136,12 +150,7 @@ def background(catalog: str, photos_dir: str, count: int, segmenters: list[str])
     for start in range(0, len(products), 50):
         images, truth = degrade.composite(products[start:start + 50].float() / 255, masks[start:start + 50], backdrops, g)
         composites += [(to_pil(image), mask[0].numpy() > 0.5) for image, mask in zip(images, truth)]
-    photos = []
-    for name in CHECKED_PHOTOS.read_text().split("\n"):
-        if name.strip() and not name.startswith("#"):
-            photo = load_image(Path(photos_dir) / name)
-            photo.thumbnail((256, 256))  # the size the segmenter works at
-            photos.append((photo, degrade.photo_mask(np.asarray(photo))))
+    photos = checked_photos(photos_dir)
     iou = lambda predicted, actual: (predicted & actual).sum() / max((predicted | actual).sum(), 1)
     grabcut = lambda image: degrade.photo_mask(np.asarray(image)).astype(np.float32)
     methods = {"ours (shipped)": product_alpha, **{f"segmenter {folder}": partial(product_alpha, model_folder=folder) for folder in segmenters},

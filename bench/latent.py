@@ -17,7 +17,12 @@ Protocol (`core/evaluation.py` for the real set, features, Fréchet distance and
   `--starts` validation items whatever their label ("all starts", the earlier protocol: there a
   "Casual" slider is judged on products already 90 % Casual, a coin toss). Colour sliders also
   report how often the articleType probe's prediction stays the same;
-- latency (median, one process, batch 1): encode a 640×480 photo, one slider update (3 sliders
+- everyday photos (`--photos`, clothing-photos): the validation photos encoded as uploaded and as
+  the studio encodes them (product put on white), decoded; recognised = accuracy of a linear probe
+  for their 10 classes (fitted on the training photos, both ways) on the decoded images; for the 64
+  of `bench/checked-photos.txt`, PSNR and mean ΔE (CIE76) against the photo over its product
+  (GrabCut's checked mask);
+- latency (median, one process, batch 1): encode a 640×480 photo (put on white first), one slider update (3 sliders
   set), one 8-frame morph; the baseline is one Generate-tab image from a new prompt (text encoding
   included) in the same process.
 """
@@ -36,10 +41,14 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
+from bench.enhance import checked_photos  # noqa: E402
 from bench.timing import median_ms  # noqa: E402
 from core.evaluation import Protocol, cached_features  # noqa: E402
+from core.images import load_image, prepare_square, to_tensor  # noqa: E402
+from core.data import ImageTextDataset  # noqa: E402
+from core.metrics import LinearProbe, colour_difference  # noqa: E402
 from gan.generate import TextToProduct  # noqa: E402
-from latent.studio import Edit, Studio  # noqa: E402
+from latent.studio import WHITE_FRAME, Edit, Studio, on_white, white_frame  # noqa: E402
 
 
 def reconstruction(studio: Studio, protocol: Protocol) -> dict:
@@ -60,6 +69,50 @@ def reconstruction(studio: Studio, protocol: Protocol) -> dict:
         "fd_samples": protocol.fd(cached_features(samples, "samples")),
         "fd_prior_samples": protocol.fd(cached_features(prior, "samples")),
     }
+
+
+def photo_set(folder: Path) -> list[tuple[Image.Image, str]]:
+    """Everyday photos in class subfolders, each at most 256 px (what the segmenter works at), with its class."""
+    data = ImageTextDataset(folder, 64, "all", progress=False)
+    photos = []
+    for record in data.records:
+        photo = load_image(record.path)
+        photo.thumbnail((256, 256))
+        photos.append((photo, record.caption))
+    return photos
+
+
+def photo_encoding(studio: Studio, protocol: Protocol, photos_root: str) -> dict:
+    """Encode → decode of everyday photos, as uploaded and as the studio encodes them by default
+    (`Studio.encode`: the product put on white first). Recognised: a linear probe for the photos'
+    10 classes, fitted on the training photos both as uploaded and put on white, reads the decoded
+    validation photos. Faithful: PSNR and mean ΔE against the photo over its product (the checked
+    GrabCut masks of `bench/checked-photos.txt`). Also how many of the catalog's own validation
+    photos the studio would cut (a white frame leaves one as it is)."""
+    from torchmetrics.functional.image import peak_signal_noise_ratio
+
+    square = lambda image, fill=(255, 255, 255): to_tensor(prepare_square(image, studio.space.resolution, fill), torch.uint8)
+    decoded = lambda photo, clean: studio.pixels([studio.encode(photo, clean_background=clean)])[0]
+    encodings = {"as uploaded": False, "product on white": True}
+    train, validation = photo_set(Path(photos_root) / "train"), photo_set(Path(photos_root) / "validation")
+    labels, truth = [c for _, c in train] * 2, [c for _, c in validation]
+    inputs = torch.stack([square(p) for p, _ in train] + [square(on_white(p)) for p, _ in train])
+    probe = LinearProbe(sorted(set(labels))).fit(cached_features(inputs, "photos-train"), labels)
+    out = {"photos": len(validation), "probe_ceiling": probe.accuracy(cached_features(torch.stack([square(p) for p, _ in validation]), "photos-val"), truth)}
+    for name, clean in encodings.items():
+        out[name] = {"recognised": probe.accuracy(cached_features(torch.stack([decoded(p, clean) for p, _ in validation]), "photos-decoded"), truth)}
+    checked = checked_photos(str(Path(photos_root) / "validation"))
+    for name, clean in encodings.items():
+        scores = []
+        for photo, mask in checked:
+            target, got = square(photo), decoded(photo, clean)
+            product = square(Image.fromarray(mask.astype("uint8") * 255).convert("RGB"), (0, 0, 0))[0] > 127
+            scores.append((float(peak_signal_noise_ratio(got[:, product].float() / 255, target[:, product].float() / 255, data_range=1.0)),
+                           colour_difference(got[:, product].T[None].numpy(), target[:, product].T[None].numpy())))
+        out[name] |= {"product_psnr": sum(r[0] for r in scores) / len(scores), "product_delta_e": sum(r[1] for r in scores) / len(scores)}
+    out["checked_photos"] = len(checked)
+    catalog = [white_frame(load_image(record.path)) < WHITE_FRAME for record in protocol.val.records[:protocol.n]]
+    return out | {"catalog_photos": len(catalog), "catalog_cut": sum(catalog)}
 
 
 def starting_points(studio: Studio, protocol: Protocol, items: list[int]) -> list[Edit]:
@@ -158,6 +211,7 @@ def main(argv=None):
     parser.add_argument("--real", type=int, default=2000)
     parser.add_argument("--starts", type=int, default=100, help="starting points per direction")
     parser.add_argument("--sigmas", type=float, default=2.0, help="how far the first direction measure moves, in σ (the issue's: 2)")
+    parser.add_argument("--photos", help="everyday photos with train/ and validation/ class folders (clothing-photos): also measure encoding them")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "latent.json"))
     args = parser.parse_args(argv)
     torch.manual_seed(0)
@@ -167,6 +221,9 @@ def main(argv=None):
     results = {"protocol": {"real": protocol.n, "floor_fd": protocol.floor_fd, "starts": args.starts, "step_sigma": args.sigmas}}
     print("reconstruction…", flush=True)
     results["vae"] = reconstruction(vae, protocol)
+    if args.photos:
+        print("photos…", flush=True)
+        results["vae"]["photos"] = photo_encoding(vae, protocol, args.photos)
     results["gan"] = {"fd_samples": protocol.fd(cached_features(baseline.one_per_prompt(protocol.captions), "generated"))}
     for name, studio in (("vae", vae), ("gan", gan)):
         print(f"{name}: directions…", flush=True)
@@ -193,6 +250,12 @@ def render_table(results: dict) -> str:
         vs, gs = v["directions"][step]["per_attribute"], g["directions"][step]["per_attribute"]
         for column in sorted(set(vs) | set(gs)):
             lines.append(f"| {label} {column} | {cell(vs.get(column))} | {cell(gs.get(column))} |")
+    if "photos" in v:
+        p = v["photos"]
+        for name in ("as uploaded", "product on white"):
+            lines += [f"| {p['photos']} everyday photos encoded {name}: class recognised in the decoded image (probe on the photos: {p['probe_ceiling']:.1%}) | {p[name]['recognised']:.1%} | — |",
+                      f"| {p['checked_photos']} checked photos encoded {name}: PSNR / ΔE against the photo over its product | {p[name]['product_psnr']:.2f} dB / {p[name]['product_delta_e']:.2f} | — |"]
+        lines.append(f"| catalog validation photos the studio would cut out | {p['catalog_cut']} of {p['catalog_photos']} | — |")
     for key, label in (("encode", "encode a photo"), ("slider_update", "slider update"), ("morph_8", "8-frame morph"), ("generate_baseline", "baseline: Generate 1 image")):
         lines.append(f"| {label} (ms) | {v['latency_ms'].get(key, float('nan')):.1f} | {g['latency_ms'].get(key, float('nan')):.1f} |")
     return "\n".join(lines)

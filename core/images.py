@@ -117,7 +117,6 @@ def prepare_square(image: Image.Image, size: int, fill=(255, 255, 255), fit: str
     return square
 
 
-
 def to_tensor(image: Image.Image | np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """An RGB picture (PIL image or H×W×3 uint8 array) → a (3, H, W) tensor: floats in [0, 1], or
     the uint8 levels themselves with `dtype=torch.uint8`."""

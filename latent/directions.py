@@ -10,6 +10,8 @@
   respond to (+2σ on the VAE's "Red": red pixels 1.6 % → 4.2 % with a logistic normal, → 10.7 %
   with the class-mean one). Colour directions are made orthogonal to the category directions
   (InterFaceGAN's conditional manipulation) so "more red" does not turn a shirt into a bag.
+  `bench/directions.py` measures the other recipes tried (Σ^½-weighted, the VAE's label head,
+  gender and usage within each category) beside this one.
 
 A slider's unit is the latent distance one step moves. Principal sliders step by σ, the spread of
 the data along the axis. A named slider steps by its class gap, the distance between the means of
@@ -131,40 +133,63 @@ def dataset_latents(space: LatentSpace, data, limit: int, seed: int) -> tuple[to
     return latents, (torch.cat(features) if features else latents), items
 
 
-def compute_directions(space: LatentSpace, data, principal: int = 10, per_attribute: int = 12,
-                       min_count: int = 100, limit: int = 12_000, seed: int = 0) -> Directions:
-    latents, features, items = dataset_latents(space, data, limit, seed)
-    named, vectors, members = [], [], []
-    by_attribute: dict[str, list[int]] = {}
+def named_values(data, items: list[int], per_attribute: int, min_count: int) -> list[str]:
+    """"column=value" for the most common values of each attribute among `items`, skipping values
+    with fewer than `min_count` products on either side of the boundary."""
+    names = []
     for attribute in ATTRIBUTES:
         values = [data.attributes[i].get(attribute) for i in items]
         counts = Counter(v for v in values if v)
-        for value, count in counts.most_common(per_attribute):
-            if count < min_count or len(values) - count < min_count:
-                continue
-            positive = torch.tensor([v == value for v in values])
-            by_attribute.setdefault(attribute, []).append(len(vectors))
-            named.append(f"{attribute}={value}")
-            members.append(positive)
-            vector = torch.zeros(latents.shape[1])
-            vector[space.attribute_dims] = boundary(latents[:, space.attribute_dims], positive)
-            vectors.append(vector)
+        names += [f"{attribute}={value}" for value, count in counts.most_common(per_attribute)
+                  if count >= min_count and len(values) - count >= min_count]
+    return names
+
+
+def has_value(data, items: list[int], name: str) -> torch.Tensor:
+    """Which of `items` carry the value named "column=value"."""
+    attribute, value = name.split("=", 1)
+    return torch.tensor([data.attributes[i].get(attribute) == value for i in items])
+
+
+def conditioned(normals: torch.Tensor, names: list[str]) -> torch.Tensor:
+    """Each attribute of KEEP_CATEGORY made orthogonal to the boundaries of the attribute it keeps."""
+    columns = [n.split("=", 1)[0] for n in names]
+    out = normals.clone()
     for attribute, keep in KEEP_CATEGORY.items():
-        if keep in by_attribute:
-            category = torch.stack([vectors[i] for i in by_attribute[keep]])
-            for i in by_attribute.get(attribute, []):
-                vectors[i] = orthogonal_to(vectors[i], category)
-    pcs = principal_directions(features, latents, min(principal, latents.shape[1]))
-    all_vectors = torch.cat([torch.stack(vectors), pcs]) if vectors else pcs
-    centred = latents - latents.mean(0)
-    coordinates = centred @ all_vectors.T
+        kept = normals[[i for i, c in enumerate(columns) if c == keep]]
+        if len(kept):
+            for i in (i for i, c in enumerate(columns) if c == attribute):
+                out[i] = orthogonal_to(normals[i], kept)
+    return out
+
+
+def slider_scales(latents: torch.Tensor, vectors: torch.Tensor, members: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """σ of the latents along each direction, and each slider's unit: the class gap for the first
+    len(members) (named) directions, σ for the rest (principal)."""
+    coordinates = (latents - latents.mean(0)) @ vectors.T
     sigma = coordinates.std(0)
     gaps = [coordinates[m, i].mean() - coordinates[~m, i].mean() for i, m in enumerate(members)]
     unit = torch.cat([torch.stack(gaps), sigma[len(members):]]) if gaps else sigma
+    return sigma, unit
+
+
+def compute_directions(space: LatentSpace, data, principal: int = 10, per_attribute: int = 12,
+                       min_count: int = 100, limit: int = 12_000, seed: int = 0) -> Directions:
+    latents, features, items = dataset_latents(space, data, limit, seed)
+    named = named_values(data, items, per_attribute, min_count)
+    members = [has_value(data, items, name) for name in named]
+    dims = space.attribute_dims
+    normals = torch.zeros(len(named), latents.shape[1])
+    for i, positive in enumerate(members):
+        normals[i, dims] = boundary(latents[:, dims], positive)
+    pcs = principal_directions(features, latents, min(principal, latents.shape[1]))
+    vectors = torch.cat([conditioned(normals, named), pcs])
+    sigma, unit = slider_scales(latents, vectors, members)
+    centred = latents - latents.mean(0)
     covariance = centred.T @ centred / (len(latents) - 1)
     scale = torch.linalg.cholesky(covariance + 1e-5 * torch.eye(len(covariance)))
     names = named + [f"PC {i + 1}" for i in range(len(pcs))]
-    return Directions(names, all_vectors, sigma, unit, latents.mean(0), scale, space.id)
+    return Directions(names, vectors, sigma, unit, latents.mean(0), scale, space.id)
 
 
 def main(argv=None) -> int:

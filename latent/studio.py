@@ -20,10 +20,12 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 
-from core.images import ImageSource, to_pil
+from core.checkpoints import CheckpointError
+from core.images import ImageSource, load_image, to_pil
 from core.requests import is_number_between
 from latent.directions import Directions
 from latent.space import GANSpace, LatentError, LatentSpace, load_space
@@ -36,6 +38,7 @@ STATE_FORMAT = "atelier-latent-edit/1"
 MAX_STATE_CHARS = 200_000
 MAX_PHRASE_CHARS = 200
 PHRASE_STEP = 0.25  # largest step of a "towards this phrase" move, in average principal σ
+WHITE_FRAME = 0.6   # share of near-white pixels in a photo's outer 2 % above which it is taken as a catalog shot
 
 
 def check_amount(amount) -> float:
@@ -100,7 +103,12 @@ class Studio:
         base = d.mean + d.scale @ torch.randn(len(d.mean), generator=generator)
         return Edit(base, {}, {"seed": seed})
 
-    def encode(self, image: ImageSource, name: str = "upload") -> Edit:
+    def encode(self, image: ImageSource, name: str = "upload", clean_background: bool = True) -> Edit:
+        """A photo's latent; with `clean_background`, photos taken anywhere are first put on white
+        like the catalog the VAE learned from (`on_white`)."""
+        image = load_image(image)
+        if clean_background and self.space.can_encode:
+            image = on_white(image)
         return Edit(self.space.encode(image)[0], {}, {"image": name})
 
     # --- edits -----------------------------------------------------------------------------
@@ -210,6 +218,31 @@ class Studio:
         return Edit(base, self.check_sliders(state.get("sliders") or {}), start, phrase.strip(), check_amount(state.get("phrase_amount", 0.0)))
 
 
+def white_frame(image: Image.Image, width: float = 0.02, level: int = 235) -> float:
+    """Share of the pixels in the outer `width` of a photo whose channels are all at least `level`:
+    ≥ 0.86 for the catalog's photos (products may touch the frame), ≤ 0.3 for the everyday ones."""
+    pixels = np.asarray(image)
+    b = max(1, round(width * min(pixels.shape[:2])))
+    frame = np.concatenate([pixels[:b].reshape(-1, 3), pixels[-b:].reshape(-1, 3), pixels[:, :b].reshape(-1, 3), pixels[:, -b:].reshape(-1, 3)])
+    return float((frame.min(1) >= level).mean())
+
+
+def on_white(image: Image.Image) -> Image.Image:
+    """A product photo as the VAE learned them: its product cut out onto white by the background
+    segmenter. A photo whose frame is already white is a catalog shot and stays as it is (cutting
+    could eat a white product on white); without a segmenter checkpoint every photo stays as it is."""
+    if white_frame(image) >= WHITE_FRAME:
+        return image
+    from enhance.background import WORK_SIZE, remove_background
+
+    small = image.copy()
+    small.thumbnail((WORK_SIZE, WORK_SIZE))  # the VAE sees 64 px: no need to refine the mask at full size
+    try:
+        return remove_background(small, "white")
+    except CheckpointError:
+        return image
+
+
 @lru_cache(maxsize=4)
 def load_studio(folder: str | Path) -> Studio:
     """One Studio per checkpoint folder per process."""
@@ -269,9 +302,9 @@ def start_edit(model: str, seed: int = 0, prompt: str | None = None) -> tuple[Im
     return display(studio.render(edit)), studio.to_json(edit)
 
 
-def encode_photo(model: str, image: ImageSource, name: str = "upload") -> tuple[Image.Image, str]:
+def encode_photo(model: str, image: ImageSource, name: str = "upload", clean_background: bool = True) -> tuple[Image.Image, str]:
     studio = studio_for(model)
-    edit = studio.encode(image, name)
+    edit = studio.encode(image, name, clean_background)
     return display(studio.render(edit)), studio.to_json(edit)
 
 

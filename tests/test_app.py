@@ -152,6 +152,8 @@ def test_vae_encodes_an_uploaded_photo(client, tmp_path):
     image, edit = client.predict(model="vae-fashion64", image=handle_file(str(photo)), api_name="/encode")
     assert Image.open(image).size == (256, 256)  # the 64-px product, enlarged for the screen
     assert json.loads(edit)["model"] == "vae-fashion64" and json.loads(edit)["start"]["image"].endswith(".png")
+    _, kept = client.predict(model="vae-fashion64", image=handle_file(str(photo)), clean_background=False, api_name="/encode")
+    assert json.loads(kept)["base"] != json.loads(edit)["base"]  # the blue frame stays: another latent
 
 
 @pytest.mark.parametrize("case, message", [

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import ROOT, SHIPPED_GAN
+from conftest import ROOT, SHARED_DATA, SHIPPED_GAN, product_photo
 from core.images import ImageError
 from latent.directions import boundary, compute_directions, orthogonal_to, principal_directions
 from latent.space import LatentError
@@ -160,6 +160,24 @@ def test_vae_encodes_any_photo_and_round_trips(tmp_path):
     (tmp_path / "not.png").write_bytes(b"hello")
     with pytest.raises(ImageError):
         studio.encode(tmp_path / "not.png")
+
+
+def frame_brightness(image: Image.Image, width: int = 4) -> float:
+    pixels = np.asarray(image, np.float32)
+    return float(np.concatenate([pixels[:width].reshape(-1, 3), pixels[-width:].reshape(-1, 3),
+                                 pixels[:, :width].reshape(-1, 3), pixels[:, -width:].reshape(-1, 3)]).mean())
+
+
+def test_a_photo_taken_on_the_floor_encodes_as_a_product_on_white_and_a_catalog_shot_is_left_alone():
+    photo = SHARED_DATA / "clothing-photos" / "validation" / "dress" / "07cddef1-1fc8-47e4-a28a-613e60912590.jpg"
+    if not photo.is_file():
+        pytest.skip(f"needs the shared data ({photo})")
+    studio = Studio.from_pretrained(SHIPPED_VAE, device="cpu")
+    cleaned = studio.render(studio.encode(photo))                             # a pink top on a wooden floor
+    as_uploaded = studio.render(studio.encode(photo, clean_background=False))
+    assert frame_brightness(cleaned) > 245 > 215 > frame_brightness(as_uploaded)
+    catalog = product_photo("red")                                            # white all round: nothing to cut
+    assert torch.equal(studio.encode(catalog).base, studio.encode(catalog, clean_background=False).base)
 
 
 def test_gan_cannot_encode_and_needs_a_prompt():
