@@ -43,9 +43,9 @@ from PIL import Image  # noqa: E402
 
 from bench.enhance import checked_photos  # noqa: E402
 from bench.timing import median_ms  # noqa: E402
+from core.data import ImageTextDataset  # noqa: E402
 from core.evaluation import Protocol, cached_features  # noqa: E402
 from core.images import load_image, prepare_square, to_tensor  # noqa: E402
-from core.data import ImageTextDataset  # noqa: E402
 from core.metrics import LinearProbe, colour_difference  # noqa: E402
 from gan.generate import TextToProduct  # noqa: E402
 from latent.studio import WHITE_FRAME, Edit, Studio, on_white, white_frame  # noqa: E402
