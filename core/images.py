@@ -117,6 +117,13 @@ def prepare_square(image: Image.Image, size: int, fill=(255, 255, 255), fit: str
     return square
 
 
+def frame_pixels(image: Image.Image | np.ndarray, width: int) -> np.ndarray:
+    """The pixels (N, 3) of a picture's outer `width` rows and columns, the corners counted twice."""
+    pixels = np.asarray(image)
+    return np.concatenate([pixels[:width].reshape(-1, 3), pixels[-width:].reshape(-1, 3),
+                           pixels[:, :width].reshape(-1, 3), pixels[:, -width:].reshape(-1, 3)])
+
+
 def to_tensor(image: Image.Image | np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """An RGB picture (PIL image or H×W×3 uint8 array) → a (3, H, W) tensor: floats in [0, 1], or
     the uint8 levels themselves with `dtype=torch.uint8`."""

@@ -20,12 +20,11 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 
 from core.checkpoints import CheckpointError
-from core.images import ImageSource, load_image, to_pil
+from core.images import ImageSource, frame_pixels, load_image, to_pil
 from core.requests import is_number_between
 from latent.directions import Directions
 from latent.space import GANSpace, LatentError, LatentSpace, load_space
@@ -222,9 +221,7 @@ def white_frame(image: Image.Image, width: float = 0.02, level: int = 235) -> fl
     """Share of the pixels in the outer `width` of a photo whose channels are all at least `level`:
     at most 0.3 for the 341 held-out everyday photos; at least 0.6 for 1,966 of the catalog's 2,000
     validation photos (the others are products that fill much of the frame's edge)."""
-    pixels = np.asarray(image)
-    b = max(1, round(width * min(pixels.shape[:2])))
-    frame = np.concatenate([pixels[:b].reshape(-1, 3), pixels[-b:].reshape(-1, 3), pixels[:, :b].reshape(-1, 3), pixels[:, -b:].reshape(-1, 3)])
+    frame = frame_pixels(image, max(1, round(width * min(image.size))))
     return float((frame.min(1) >= level).mean())
 
 
