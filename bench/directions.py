@@ -60,7 +60,7 @@ def sigma_half(data: Labelled, studio: Studio) -> torch.Tensor:
     centred = data.latents - data.latents.mean(0)
     values, vectors = torch.linalg.eigh(centred.T @ centred / (len(centred) - 1))
     root = vectors @ torch.diag(values.clamp_min(0).sqrt()) @ vectors.T
-    return F.normalize(torch.stack([data.latents[m].mean(0) - data.latents[~m].mean(0) for m in data.members]) @ root, dim=1)
+    return F.normalize(class_mean(data, studio) @ root, dim=1)
 
 
 def label_head(data: Labelled, studio: Studio) -> torch.Tensor | None:
