@@ -30,6 +30,8 @@ USER_ERRORS = (GenerationError, CheckpointError, ImageError, LatentError, Enhanc
 MAX_UPLOAD = "20mb"
 START_PROMPT = "Women Red Handbag"
 RERANK_DEFAULT = False  # best of 4 makes a Generate call ~7× slower for +1–1.5 accuracy points (bench/match.py): opt-in
+GENERATE_SIZES = [("64 px, as drawn", "none"), ("256 px: ×4 with our upscaler (closest to a real photo, ~30 ms per image)", "fast"),
+                  ("256 px: ×4 with Real-ESRGAN (crisper edges, invented texture, ~0.7 s per image)", "quality")]
 EXAMPLE_PROMPTS = [
     "men's navy blue casual shirt",
     "Women Red Handbag",
@@ -65,8 +67,8 @@ def user_facing(fn):
 
 def build(gan_model: str = str(DEFAULT_MODEL)) -> gr.Blocks:
     @user_facing
-    def generate(prompt: str, count: int = 8, seed: int = 0, variety: float = 1.0, rerank: bool = RERANK_DEFAULT):
-        return generate_files(prompt, count, seed, variety, model=gan_model, rerank=rerank)
+    def generate(prompt: str, count: int = 8, seed: int = 0, variety: float = 1.0, rerank: bool = RERANK_DEFAULT, upscale: str = "none"):
+        return generate_files(prompt, count, seed, variety, model=gan_model, rerank=rerank, upscale=upscale)
 
     with gr.Blocks(title="Atelier — product image studio", delete_cache=(3600, 3600)) as demo:
         gr.Markdown("# Atelier\nProduct images from a description — generated on this machine in milliseconds.")
@@ -82,14 +84,15 @@ def build(gan_model: str = str(DEFAULT_MODEL)) -> gr.Blocks:
                         dice = gr.Button("Random seed", size="sm")
                     variety = gr.Slider(*VARIETY_RANGE, value=1.0, step=0.05, label="Variety (lower = more typical)")
                     rerank = gr.Checkbox(RERANK_DEFAULT, label=f"Best of {CANDIDATES}: draw {CANDIDATES}× as many, keep those that match the description best")
+                    upscale = gr.Radio(GENERATE_SIZES, value="none", label="Size")
                     run = gr.Button("Generate", variant="primary", elem_id="generate-button")
                 with gr.Column(scale=2):
                     gallery = gr.Gallery(label="Generated products (click to enlarge; download keeps prompt and seed in the PNG)",
                                          columns=4, format="png", height="auto", elem_id="gallery")
                     with gr.Accordion("What this model knows", open=True):
                         gr.Markdown(describe_model(gan_model))
-            run.click(generate, [prompt, count, seed, variety, rerank], gallery, api_name="generate", concurrency_limit=2, concurrency_id="generate")
-            prompt.submit(generate, [prompt, count, seed, variety, rerank], gallery, api_visibility="private", concurrency_id="generate")
+            run.click(generate, [prompt, count, seed, variety, rerank, upscale], gallery, api_name="generate", concurrency_limit=2, concurrency_id="generate")
+            prompt.submit(generate, [prompt, count, seed, variety, rerank, upscale], gallery, api_visibility="private", concurrency_id="generate")
             dice.click(lambda: random.randrange(2**31), None, seed, api_visibility="private", queue=False)
         with gr.Tab("Sliders"):
             sliders_tab()

@@ -7,7 +7,16 @@ Protocol (fixed so runs compare):
 - photos: every image of `--photos` (the clothing set's validation/, never trained on), centre
   256×256 crop; PSNR/SSIM with torchmetrics on [0, 1] pixels, a 4-px border ignored;
 - SR ×4: input = bicubic (antialiased) downscale to 64×64; bicubic and Lanczos (Pillow), ours
-  ("fast"), Real-ESRGAN x4plus ("quality");
+  ("fast"), Real-ESRGAN x4plus ("quality"), both in their default precision (bf16 autocast where
+  the CPU runs it natively) and in fp32 (what they ran in before); besides PSNR/SSIM, two measures of how
+  photo-like the result looks rather than how close each pixel is: the mean LPIPS-style distance on
+  EfficientNet-Lite0 feature maps (`core.features.perceptual_loss`) to the photo, and the Fréchet
+  distance between all outputs and all photos (the generation protocol's features; a few hundred
+  images bias it upwards, so compare rows, not runs of different sizes); the same on the checked
+  photos' products cut out onto white (GrabCut's masks), padded square at 256 px: the case of a
+  64-px generated product on white made 256 px in the Generate tab;
+- generate sizes: median ms of the Generate tab's call for 8 images (PNGs written) as drawn (64 px)
+  and ×4 by each upscaling mode;
 - denoise: Gaussian noise σ = 25 (seeded per image); OpenCV fastNlMeansDenoisingColored with
   h = hColor ∈ {10, 15, 20} (best reported), ours with default settings (noise level estimated);
 - inpaint: one 64×64 square hole per image at a seeded position; PSNR inside the hole for
@@ -45,8 +54,9 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 from core.data import ImageTextDataset  # noqa: E402
-from core.images import load_image, to_pil  # noqa: E402
-from core.metrics import colour_difference, image_quality  # noqa: E402
+from core.features import perceptual_loss, pooled_features  # noqa: E402
+from core.images import load_image, pad_to_square, to_pil, to_tensor  # noqa: E402
+from core.metrics import colour_difference, frechet_distance, image_quality  # noqa: E402
 from enhance.degrade import benchmark_case  # noqa: E402
 
 BORDER = 4
@@ -68,6 +78,38 @@ def summarise(rows: list[tuple]) -> dict:
     return {k: float(v) for k, v in zip(keys, values.mean(0))}
 
 
+def in_fp32(fn):
+    """`fn` with `enhance.upscale`'s autocast switched off: the precision both modes ran in before."""
+    import enhance.upscale as module
+
+    def run(*args):
+        autocast, module.inference_autocast = module.inference_autocast, lambda device: torch.autocast("cpu", enabled=False)
+        try:
+            return fn(*args)
+        finally:
+            module.inference_autocast = autocast
+    return run
+
+
+def products_on_white(photos_dir: str) -> list[Image.Image]:
+    """The checked photos' products (GrabCut masks) on white, padded square at 256 px: the nearest
+    thing to a catalog shot at four times the catalog's resolution, for ×4 of 64-px products."""
+    on_white = []
+    for photo, mask in checked_photos(photos_dir):
+        pixels = np.where(mask[..., None], np.asarray(photo), 255).astype(np.uint8)
+        on_white.append(pad_to_square(Image.fromarray(pixels)).resize((256, 256), Image.Resampling.LANCZOS))
+    return on_white
+
+
+def generate_call_ms(count: int = 8) -> dict:
+    """Median ms of the Generate tab's call (`generate_files`, PNGs written) for `count` images at each size."""
+    from bench.timing import median_ms
+    from gan.generate import UPSCALE_MODES, generate_files
+
+    return {mode: median_ms(lambda i: generate_files(f"product {i}", count, i, upscale=mode), repeats=5, warmup=1)
+            for mode in ("none", *UPSCALE_MODES)}
+
+
 def super_resolution(photos: list[Image.Image]) -> dict:
     from enhance.upscale import upscale
 
@@ -76,16 +118,33 @@ def super_resolution(photos: list[Image.Image]) -> dict:
         "lanczos": lambda small: small.resize((256, 256), Image.Resampling.LANCZOS),
         "ours (fast)": lambda small: upscale(small, 4, "fast"),
         "Real-ESRGAN (quality)": lambda small: upscale(small, 4, "quality"),
+        "ours (fast), fp32": in_fp32(lambda small: upscale(small, 4, "fast")),
+        "Real-ESRGAN (quality), fp32": in_fp32(lambda small: upscale(small, 4, "quality")),
     }
     for fn in methods.values():  # load models before timing
         fn(photos[0].resize((64, 64), Image.Resampling.BICUBIC))
     rows = {name: [] for name in methods}
+    outputs = {name: [] for name in methods}
     for i, photo in enumerate(photos):
         small = benchmark_case("sr", photo, i)
         for name, fn in methods.items():
             out, ms = timed(fn, small)
             rows[name].append((*quality(out, photo), ms))
-    return {name: summarise(r) for name, r in rows.items()}
+            outputs[name].append(to_tensor(out, torch.uint8))
+    originals = torch.stack([to_tensor(p, torch.uint8) for p in photos])
+    real_features = pooled_features(originals)
+    return {name: summarise(r) | {"perceptual": perceptual_distance(torch.stack(outputs[name]), originals),
+                                  "fd": frechet_distance(pooled_features(torch.stack(outputs[name])), real_features)}
+            for name, r in rows.items()}
+
+
+@torch.inference_mode()
+def perceptual_distance(outputs: torch.Tensor, targets: torch.Tensor, batch: int = 32) -> float:
+    """Mean LPIPS-style distance (`core.features.perceptual_loss`) between uint8 image pairs: texture and edges, not pixels."""
+    scale = lambda x: x.float() / 127.5 - 1
+    total = sum(float(perceptual_loss(scale(outputs[i:i + batch]), scale(targets[i:i + batch]))) * len(outputs[i:i + batch])
+                for i in range(0, len(outputs), batch))
+    return total / len(outputs)
 
 
 def denoising(photos: list[Image.Image]) -> dict:
@@ -242,6 +301,8 @@ def main(argv=None):
 
 PARTS = {  # --only name: (results key, measurement)
     "sr": ("sr_x4", lambda args, photos: super_resolution(photos)),
+    "sr-products": ("sr_x4_products_on_white", lambda args, photos: super_resolution(products_on_white(args.photos))),
+    "generate-sizes": ("generate_8_ms", lambda args, photos: generate_call_ms()),
     "denoise": ("denoise_sigma25", lambda args, photos: denoising(photos)),
     "inpaint": ("inpaint_64px_hole", lambda args, photos: inpainting(photos)),
     "background": ("background", lambda args, photos: background(args.catalog, args.photos, args.composites, args.segmenter)),
@@ -250,6 +311,9 @@ PARTS = {  # --only name: (results key, measurement)
 
 
 def quality_table(title: str, rows: dict) -> list[str]:
+    if all("fd" in v for v in rows.values()):
+        return [title, "| method | PSNR | SSIM | perceptual distance ↓ | Fréchet distance to the photos ↓ | ms/img |", "|---|---|---|---|---|---|",
+                *(f"| {k} | {v['psnr']:.2f} | {v['ssim']:.3f} | {v['perceptual']:.3f} | {v['fd']:.2f} | {v['ms']:.1f} |" for k, v in rows.items())]
     return [title, "| method | PSNR | SSIM | ms/img |", "|---|---|---|---|",
             *(f"| {k} | {v['psnr']:.2f} | {v['ssim']:.3f} | {v['ms']:.1f} |" for k, v in rows.items())]
 
@@ -260,7 +324,18 @@ def render_table(r: dict) -> str:
         sr = r["sr_x4"]
         lines += quality_table(f"Super-resolution ×4 ({r['photos']} photos, 64→256)", sr)
         lines += [f"ours − bicubic: {sr['ours (fast)']['psnr'] - sr['bicubic']['psnr']:+.2f} dB; "
-                  f"Real-ESRGAN / ours time: {sr['Real-ESRGAN (quality)']['ms'] / sr['ours (fast)']['ms']:.1f}×", ""]
+                  f"Real-ESRGAN / ours time: {sr['Real-ESRGAN (quality)']['ms'] / sr['ours (fast)']['ms']:.1f}×"]
+        for mode in ("ours (fast)", "Real-ESRGAN (quality)"):
+            if f"{mode}, fp32" in sr:
+                lines += [f"{mode}: fp32 / default precision time {sr[f'{mode}, fp32']['ms'] / sr[mode]['ms']:.2f}×, "
+                          f"PSNR {sr[mode]['psnr'] - sr[f'{mode}, fp32']['psnr']:+.3f} dB"]
+        lines += [""]
+    if "sr_x4_products_on_white" in r:
+        lines += quality_table("Super-resolution ×4 of products on white (the checked photos' products, 64→256)", r["sr_x4_products_on_white"]) + [""]
+    if "generate_8_ms" in r:
+        call = r["generate_8_ms"]
+        lines += [f"Generate call, 8 images (ms): 64 px {call['none']:.0f}; " +
+                  "; ".join(f"×4 {mode} {call[mode]:.0f} ({call[mode] / call['none']:.1f}×)" for mode in call if mode != "none"), ""]
     if "denoise_sigma25" in r:
         d = r["denoise_sigma25"]
         lines += quality_table("Denoise, Gaussian σ = 25", d)

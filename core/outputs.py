@@ -31,7 +31,7 @@ def scratch_dir(max_age_s: float = 3600) -> Path:
 def png_metadata(image: Image.Image) -> PngImagePlugin.PngInfo:
     """The PNG text chunks that travel with a generated image (prompt, seed, model…)."""
     meta = PngImagePlugin.PngInfo()
-    for key in ("prompt", "seed", "index", "variety", "model", "match_score", "operations"):
+    for key in ("prompt", "seed", "index", "variety", "model", "match_score", "upscaled", "operations"):
         if key in image.info:
             meta.add_text(key, str(image.info[key]))
     return meta

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from core.devices import inference_autocast
 from core.images import ImageSource, load_image
 from enhance import EnhanceError
 from enhance.models import load_shipped
@@ -34,14 +35,22 @@ def upscale(image: ImageSource, scale: int = 4, mode: str = "fast", progress: Pr
     if mode == "fast":
         model = load_shipped("sr", model)
         device = next(model.parameters()).device
-        out = tiled(lambda x: model(x.to(device), scale).float().cpu(), pixels, scale, tile=192, overlap=16, progress=progress)
-        return Image.fromarray(out)
+
+        def fast(x: torch.Tensor) -> torch.Tensor:
+            with inference_autocast(device):
+                return model(x.to(device), scale).float().cpu()
+
+        return Image.fromarray(tiled(fast, pixels, scale, tile=192, overlap=16, progress=progress))
     from enhance.realesrgan import load_realesrgan
 
     model = load_realesrgan("cuda" if torch.cuda.is_available() else "cpu")
     device = next(model.parameters()).device
+
+    def x4(x: torch.Tensor) -> torch.Tensor:
+        with inference_autocast(device):
+            return model(x.to(device)).float().cpu()
+
     if scale == 4:
-        return Image.fromarray(tiled(lambda x: model(x.to(device)).float().cpu(), pixels, 4, tile=128, overlap=16, progress=progress))
+        return Image.fromarray(tiled(x4, pixels, 4, tile=128, overlap=16, progress=progress))
     # ×2 with a ×4 network: upscale ×4 then downscale by 2 per tile (area), bounded like the rest
-    half = lambda x: F.interpolate(model(x.to(device)).float().cpu(), scale_factor=0.5, mode="area")
-    return Image.fromarray(tiled(half, pixels, 2, tile=128, overlap=16, progress=progress))
+    return Image.fromarray(tiled(lambda x: F.interpolate(x4(x), scale_factor=0.5, mode="area"), pixels, 2, tile=128, overlap=16, progress=progress))

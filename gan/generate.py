@@ -22,6 +22,7 @@ from core.images import to_pil, to_tensor
 from core.outputs import save_png, scratch_dir, to_uint8
 from core.requests import is_number_between
 from core.devices import inference_device
+from enhance.upscale import MODES as UPSCALE_MODES, upscale as upscale_x4
 from gan.model import ConditionalGenerator, DCGANGenerator
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "checkpoints" / "gan-fashion64"
@@ -49,7 +50,9 @@ class GenerationError(ValueError):
     """Bad request (empty prompt, count out of range…); the message is meant for the user."""
 
 
-def check_request(prompt: str | None, count, variety) -> tuple[str, int, float]:
+def check_request(prompt: str | None, count, variety, upscale: str = "none") -> tuple[str, int, float]:
+    if upscale not in ("none", *UPSCALE_MODES):
+        raise GenerationError(f"upscale must be one of none, {', '.join(UPSCALE_MODES)}, got {upscale!r}")
     if isinstance(count, bool) or not isinstance(count, (int, float)) or not float(count).is_integer():
         raise GenerationError(f"count must be a whole number from 1 to {MAX_COUNT}, got {count!r}")
     count = int(count)
@@ -98,10 +101,11 @@ class TextToProduct:
         return to_uint8(self.generator(noise.to(self.device), cond))
 
     def __call__(self, prompt: str | None, count: int = 4, seed: int = 0, variety: float = 1.0,
-                 rerank: bool = False) -> list[Image.Image]:
+                 rerank: bool = False, upscale: str = "none") -> list[Image.Image]:
         """`rerank`: draw CANDIDATES × count images and keep the `count` the matching model scores
-        best against the prompt, best first (each image's score is in its `info`)."""
-        prompt, count, variety = check_request(prompt, count, variety)
+        best against the prompt, best first (each image's score is in its `info`). `upscale`: "fast"
+        or "quality" returns them ×4 (256 px for the shipped model) through `enhance.upscale`."""
+        prompt, count, variety = check_request(prompt, count, variety, upscale)
         if self.conditional and not prompt:
             raise GenerationError("type a product description, e.g. \"Women Red Handbag\"")
         seed = int(seed) % 2**63
@@ -115,6 +119,9 @@ class TextToProduct:
         out = []
         for rank, i in enumerate(order.tolist()):
             image = to_pil(pixels[i])
+            if upscale != "none":
+                image = upscale_x4(image, 4, upscale)
+                image.info["upscaled"] = f"x4 {upscale}"
             image.info.update({"prompt": prompt, "seed": str(seed), "index": str(i), "variety": f"{variety:g}", "model": self.name})
             if scores is not None:
                 image.info["match_score"] = f"{float(scores[rank]):.3f}"
@@ -167,10 +174,11 @@ def slug(text: str, limit: int = 40) -> str:
 
 
 def generate_files(prompt: str, count: int = 8, seed: int = 0, variety: float = 1.0,
-                   model: str | Path = DEFAULT_MODEL, out_dir: str | Path | None = None, rerank: bool = False) -> list[tuple[str, str]]:
+                   model: str | Path = DEFAULT_MODEL, out_dir: str | Path | None = None, rerank: bool = False,
+                   upscale: str = "none") -> list[tuple[str, str]]:
     """Generate and write PNGs (prompt, seed, model in their metadata); returns (path, caption) pairs."""
     pipe = load_pipeline(str(model))
-    images = pipe(prompt, count, seed, variety, rerank)
+    images = pipe(prompt, count, seed, variety, rerank, upscale)
     out_dir = Path(out_dir) if out_dir else scratch_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     name = slug(images[0].info["prompt"])
@@ -190,9 +198,10 @@ def main(argv=None):
     parser.add_argument("--variety", type=float, default=1.0)
     parser.add_argument("--out", default="generated")
     parser.add_argument("--rerank", action="store_true", help=f"draw {CANDIDATES}× as many and keep the best matches")
+    parser.add_argument("--upscale", choices=["none", *UPSCALE_MODES], default="none", help="return the images ×4 (as Enhance's upscale modes)")
     args = parser.parse_args(argv)
     try:
-        files = generate_files(args.prompt, args.count, args.seed, args.variety, args.model, args.out, args.rerank)
+        files = generate_files(args.prompt, args.count, args.seed, args.variety, args.model, args.out, args.rerank, args.upscale)
     except (GenerationError, CheckpointError) as e:
         parser.error(str(e))
     for path, _ in files:

@@ -86,6 +86,12 @@ def test_generate_with_reranking_shows_match_scores(client):
     assert Image.open(result[0]["image"]).info["match_score"] == f"{scores[0]:.3f}"
 
 
+def test_generate_can_return_the_images_upscaled(client):
+    result = client.predict(prompt="white sports shoes", count=2, seed=4, upscale="fast", api_name="/generate")
+    images = [Image.open(item["image"]) for item in result]
+    assert [i.size for i in images] == [(256, 256)] * 2 and images[0].info["upscaled"] == "x4 fast"
+
+
 def test_same_seed_same_pixels_other_seed_other_pixels(client):
     a = pixels(client.predict(prompt="Women Red Handbag", count=3, seed=7, api_name="/generate"))
     b = pixels(client.predict(prompt="Women Red Handbag", count=3, seed=7, api_name="/generate"))
@@ -100,6 +106,7 @@ def test_same_seed_same_pixels_other_seed_other_pixels(client):
     (dict(prompt="white sports shoes", count=17, seed=1), "maximum"),
     (dict(prompt="white sports shoes", count=2.5, seed=1), "whole number"),
     (dict(prompt="white sports shoes", count=2, seed=1, variety=50.0), "maximum"),
+    (dict(prompt="white sports shoes", count=2, seed=1, upscale="x8"), "upscale|choices"),
 ])
 def test_bad_inputs_are_errors_and_server_keeps_answering(client, bad, message):
     from gradio_client.exceptions import AppError

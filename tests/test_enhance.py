@@ -172,6 +172,21 @@ def test_upscale_size_contract(scale, mode):
 
 
 @shipped
+@pytest.mark.parametrize("mode", ["fast", "quality"])
+def test_upscaling_in_bf16_gives_the_fp32_picture(monkeypatch, mode):
+    """Where the CPU (or GPU) runs bf16 natively, both modes upscale under autocast: the same picture, faster."""
+    import enhance.upscale as module
+
+    small = photo(40, 32, seed=5)
+    outputs = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        monkeypatch.setattr(module, "inference_autocast", lambda device: torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == torch.bfloat16))
+        outputs[dtype] = np.asarray(upscale(small, 4, mode), float)
+    difference = np.abs(outputs[torch.bfloat16] - outputs[torch.float32])
+    assert difference.mean() < 1.0 and np.percentile(difference, 99) < 6
+
+
+@shipped
 def test_fast_upscale_beats_bicubic_on_a_downscaled_photo():
     from enhance.upscale import upscale
 

@@ -60,6 +60,24 @@ def test_files_carry_prompt_seed_and_model(tmp_path):
     assert info["model"] == SHIPPED_GAN.name and info["variety"] == "0.8"
 
 
+@pytest.mark.parametrize("mode", ["fast", "quality"])
+def test_upscaled_files_are_the_same_products_four_times_larger(tmp_path, mode):
+    small = generate_files("Women Red Handbag", 2, 3, model=SHIPPED_GAN, out_dir=tmp_path / "small")
+    large = generate_files("Women Red Handbag", 2, 3, model=SHIPPED_GAN, out_dir=tmp_path / "large", upscale=mode)
+    drawn = [np.asarray(Image.open(path), float) for path, _ in small]
+    between_seeds = np.abs(drawn[0] - drawn[1]).mean()
+    for pixels, (path, _) in zip(drawn, large):
+        upscaled = Image.open(path)
+        assert upscaled.size == (256, 256) and upscaled.info["upscaled"] == f"x4 {mode}" and upscaled.info["seed"] == "3"
+        shrunk = np.asarray(upscaled.convert("RGB").resize((64, 64), Image.Resampling.BOX), float)
+        assert np.abs(shrunk - pixels).mean() < between_seeds / 1.5   # the same product, not a cousin of it
+
+
+def test_unknown_upscale_mode_is_refused(pipe):
+    with pytest.raises(GenerationError, match="upscale must be one of none, fast, quality"):
+        pipe("white sports shoes", 1, upscale="x8")
+
+
 def test_one_per_prompt_is_the_same_as_asking_one_by_one(pipe):
     prompts = ["Women Red Handbag", "", "men's navy blue casual shirt"]
     batched = pipe.one_per_prompt(prompts, batch=2)
