@@ -18,7 +18,8 @@ Protocol (fixed so runs compare):
 - generate sizes: median ms of the Generate tab's call for 8 images (PNGs written) as drawn (64 px)
   and ×4 by each upscaling mode;
 - denoise: Gaussian noise σ = 25 (seeded per image); OpenCV fastNlMeansDenoisingColored with
-  h = hColor ∈ {10, 15, 20} (best reported), ours with default settings (noise level estimated);
+  h = hColor ∈ {10, 15, 20} (best reported), ours with default settings (noise level estimated),
+  also in fp32;
 - inpaint: one 64×64 square hole per image at a seeded position; PSNR inside the hole for
   OpenCV Telea (radius 5) and ours;
 - background: 500 composites of validation catalog products (masks from their white backgrounds)
@@ -78,10 +79,8 @@ def summarise(rows: list[tuple]) -> dict:
     return {k: float(v) for k, v in zip(keys, values.mean(0))}
 
 
-def in_fp32(fn):
-    """`fn` with `enhance.upscale`'s autocast switched off: the precision both modes ran in before."""
-    import enhance.upscale as module
-
+def in_fp32(fn, module):
+    """`fn` with `module`'s autocast switched off: the precision our enhancement models ran in before."""
     def run(*args):
         autocast, module.inference_autocast = module.inference_autocast, lambda device: torch.autocast("cpu", enabled=False)
         try:
@@ -111,6 +110,7 @@ def generate_call_ms(count: int = 8) -> dict:
 
 
 def super_resolution(photos: list[Image.Image]) -> dict:
+    import enhance.upscale
     from enhance.upscale import upscale
 
     methods = {
@@ -118,8 +118,8 @@ def super_resolution(photos: list[Image.Image]) -> dict:
         "lanczos": lambda small: small.resize((256, 256), Image.Resampling.LANCZOS),
         "ours (fast)": lambda small: upscale(small, 4, "fast"),
         "Real-ESRGAN (quality)": lambda small: upscale(small, 4, "quality"),
-        "ours (fast), fp32": in_fp32(lambda small: upscale(small, 4, "fast")),
-        "Real-ESRGAN (quality), fp32": in_fp32(lambda small: upscale(small, 4, "quality")),
+        "ours (fast), fp32": in_fp32(lambda small: upscale(small, 4, "fast"), enhance.upscale),
+        "Real-ESRGAN (quality), fp32": in_fp32(lambda small: upscale(small, 4, "quality"), enhance.upscale),
     }
     for fn in methods.values():  # load models before timing
         fn(photos[0].resize((64, 64), Image.Resampling.BICUBIC))
@@ -150,18 +150,21 @@ def perceptual_distance(outputs: torch.Tensor, targets: torch.Tensor, batch: int
 def denoising(photos: list[Image.Image]) -> dict:
     import cv2
 
+    import enhance.denoise
     from enhance.denoise import denoise
 
-    rows = {"noisy input": [], **{f"OpenCV NLM h={h}": [] for h in (10, 15, 20)}, "ours (automatic)": []}
-    denoise(photos[0])
+    rows = {"noisy input": [], **{f"OpenCV NLM h={h}": [] for h in (10, 15, 20)}, "ours (automatic)": [], "ours (automatic), fp32": []}
+    denoise_fp32 = in_fp32(denoise, enhance.denoise)
+    denoise(photos[0]), denoise_fp32(photos[0])
     for i, photo in enumerate(photos):
         noisy = np.asarray(benchmark_case("denoise", photo, i))
         rows["noisy input"].append((*quality(noisy, photo), 0.0))
         for h in (10, 15, 20):
             out, ms = timed(cv2.fastNlMeansDenoisingColored, noisy, None, h, h, 7, 21)
             rows[f"OpenCV NLM h={h}"].append((*quality(out, photo), ms))
-        (out, _), ms = timed(denoise, Image.fromarray(noisy))
-        rows["ours (automatic)"].append((*quality(out, photo), ms))
+        for name, fn in (("ours (automatic)", denoise), ("ours (automatic), fp32", denoise_fp32)):
+            (out, _), ms = timed(fn, Image.fromarray(noisy))
+            rows[name].append((*quality(out, photo), ms))
     return {name: summarise(r) for name, r in rows.items()}
 
 
@@ -318,6 +321,12 @@ def quality_table(title: str, rows: dict) -> list[str]:
             *(f"| {k} | {v['psnr']:.2f} | {v['ssim']:.3f} | {v['ms']:.1f} |" for k, v in rows.items())]
 
 
+def fp32_lines(rows: dict, names: tuple[str, ...]) -> list[str]:
+    """What the default precision changes against each model's fp32 row: time ratio and PSNR."""
+    return [f"{n}: fp32 / default precision time {rows[f'{n}, fp32']['ms'] / rows[n]['ms']:.2f}×, "
+            f"PSNR {rows[n]['psnr'] - rows[f'{n}, fp32']['psnr']:+.3f} dB" for n in names if f"{n}, fp32" in rows]
+
+
 def render_table(r: dict) -> str:
     lines = []
     if "sr_x4" in r:
@@ -325,10 +334,7 @@ def render_table(r: dict) -> str:
         lines += quality_table(f"Super-resolution ×4 ({r['photos']} photos, 64→256)", sr)
         lines += [f"ours − bicubic: {sr['ours (fast)']['psnr'] - sr['bicubic']['psnr']:+.2f} dB; "
                   f"Real-ESRGAN / ours time: {sr['Real-ESRGAN (quality)']['ms'] / sr['ours (fast)']['ms']:.1f}×"]
-        for mode in ("ours (fast)", "Real-ESRGAN (quality)"):
-            if f"{mode}, fp32" in sr:
-                lines += [f"{mode}: fp32 / default precision time {sr[f'{mode}, fp32']['ms'] / sr[mode]['ms']:.2f}×, "
-                          f"PSNR {sr[mode]['psnr'] - sr[f'{mode}, fp32']['psnr']:+.3f} dB"]
+        lines += fp32_lines(sr, ("ours (fast)", "Real-ESRGAN (quality)"))
         lines += [""]
     if "sr_x4_products_on_white" in r:
         lines += quality_table("Super-resolution ×4 of products on white (the checked photos' products, 64→256)", r["sr_x4_products_on_white"]) + [""]
@@ -341,7 +347,7 @@ def render_table(r: dict) -> str:
         lines += quality_table("Denoise, Gaussian σ = 25", d)
         best = max((k for k in d if k.startswith("OpenCV")), key=lambda k: d[k]["psnr"])
         lines += [f"ours − best OpenCV ({best}): {d['ours (automatic)']['psnr'] - d[best]['psnr']:+.2f} dB at "
-                  f"{d['ours (automatic)']['ms'] / d[best]['ms']:.2f}× its time", ""]
+                  f"{d['ours (automatic)']['ms'] / d[best]['ms']:.2f}× its time", *fp32_lines(d, ("ours (automatic)",)), ""]
     if "inpaint_64px_hole" in r:
         i = r["inpaint_64px_hole"]
         lines += ["Inpaint, one 64×64 hole", "| method | PSNR in hole | ms/img |", "|---|---|---|"]

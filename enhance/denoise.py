@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from core.devices import inference_autocast
 from core.images import ImageSource, load_image
 from core.requests import is_number_between
 from enhance import EnhanceError
@@ -43,5 +44,9 @@ def denoise(image: ImageSource, strength: float = 0.0, progress: Progress = None
     model = load_shipped("denoise", model)
     device = next(model.parameters()).device
     level = torch.tensor([sigma / 255], device=device)
-    out = tiled(lambda x: model(x.to(device), level).float().cpu(), np.asarray(image), 1, tile=256, overlap=24, progress=progress)
-    return Image.fromarray(out), sigma
+
+    def clean(x: torch.Tensor) -> torch.Tensor:
+        with inference_autocast(device):
+            return model(x.to(device), level).float().cpu()
+
+    return Image.fromarray(tiled(clean, np.asarray(image), 1, tile=256, overlap=24, progress=progress)), sigma

@@ -172,16 +172,20 @@ def test_upscale_size_contract(scale, mode):
 
 
 @shipped
-@pytest.mark.parametrize("mode", ["fast", "quality"])
-def test_upscaling_in_bf16_gives_the_fp32_picture(monkeypatch, mode):
-    """Where the CPU (or GPU) runs bf16 natively, both modes upscale under autocast: the same picture, faster."""
-    import enhance.upscale as module
+@pytest.mark.parametrize("operation", ["upscale fast", "upscale quality", "denoise"])
+def test_bf16_gives_the_fp32_picture(monkeypatch, operation):
+    """Where the CPU (or GPU) runs bf16 natively these models run under autocast: the same picture, faster."""
+    import enhance.denoise
+    import enhance.upscale
 
-    small = photo(40, 32, seed=5)
+    module, run = {"upscale fast": (enhance.upscale, lambda image: upscale(image, 4, "fast")),
+                   "upscale quality": (enhance.upscale, lambda image: upscale(image, 4, "quality")),
+                   "denoise": (enhance.denoise, lambda image: denoise(image, 20)[0])}[operation]
+    image = photo(40, 32, seed=5)
     outputs = {}
     for dtype in (torch.float32, torch.bfloat16):
         monkeypatch.setattr(module, "inference_autocast", lambda device: torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == torch.bfloat16))
-        outputs[dtype] = np.asarray(upscale(small, 4, mode), float)
+        outputs[dtype] = np.asarray(run(image), float)
     difference = np.abs(outputs[torch.bfloat16] - outputs[torch.float32])
     assert difference.mean() < 1.0 and np.percentile(difference, 99) < 6
 
