@@ -155,7 +155,8 @@ def denoising(photos: list[Image.Image]) -> dict:
 
     rows = {"noisy input": [], **{f"OpenCV NLM h={h}": [] for h in (10, 15, 20)}, "ours (automatic)": [], "ours (automatic), fp32": []}
     denoise_fp32 = in_fp32(denoise, enhance.denoise)
-    denoise(photos[0]), denoise_fp32(photos[0])
+    for warm_up in (denoise, denoise_fp32):
+        warm_up(photos[0])
     for i, photo in enumerate(photos):
         noisy = np.asarray(benchmark_case("denoise", photo, i))
         rows["noisy input"].append((*quality(noisy, photo), 0.0))
