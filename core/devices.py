@@ -39,8 +39,8 @@ def inference_device() -> torch.device:
 
 def inference_autocast(device: torch.device | str) -> torch.autocast:
     """Reduced precision for an inference forward pass on `device`, where it runs natively: fp16 or bf16
-    on CUDA, bf16 on CPUs with native bf16, else off. Used by both upscaling modes and the denoiser
-    (on a 2-core EPYC 1.4–1.7× faster, PSNR within 0.02 dB: `bench/enhance.py`)."""
+    on CUDA, bf16 on CPUs with native bf16, else off. Used by both upscaling modes, the denoiser and
+    the inpainter (on a 2-core EPYC 1.4–1.7× faster, PSNR within 0.02 dB: `bench/enhance.py`)."""
     device = torch.device(device)
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)

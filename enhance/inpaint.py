@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from core.devices import inference_autocast
 from core.images import ImageSource, load_image, to_pil, to_tensor
 from enhance import EnhanceError
 from enhance.degrade import telea
@@ -66,8 +67,8 @@ def inpaint(image: ImageSource, mask: ImageSource | np.ndarray, method: str = "l
     m = F.pad(torch.from_numpy(work_holes)[None, None].float(), pad)
     model = load_shipped("inpaint", model)
     device = next(model.parameters()).device
-    with torch.inference_mode():
-        filled = flip_ensemble(model, x.to(device), m.to(device), telea(x, m).to(device))
+    with torch.inference_mode(), inference_autocast(device):
+        filled = flip_ensemble(model, x.to(device), m.to(device), telea(x, m).to(device)).float()
     filled = to_pil(filled[0, :, :size[1], :size[0]])
     if factor < 1:
         filled = filled.resize((right - left, bottom - top), Image.Resampling.BICUBIC)

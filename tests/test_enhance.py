@@ -172,15 +172,19 @@ def test_upscale_size_contract(scale, mode):
 
 
 @shipped
-@pytest.mark.parametrize("operation", ["upscale fast", "upscale quality", "denoise"])
+@pytest.mark.parametrize("operation", ["upscale fast", "upscale quality", "denoise", "inpaint"])
 def test_bf16_gives_the_fp32_picture(monkeypatch, operation):
     """Where the CPU (or GPU) runs bf16 natively these models run under autocast: the same picture, faster."""
     import enhance.denoise
+    import enhance.inpaint
     import enhance.upscale
 
+    hole = np.zeros((32, 40), np.uint8)
+    hole[8:20, 10:24] = 255
     module, run = {"upscale fast": (enhance.upscale, lambda image: upscale(image, 4, "fast")),
                    "upscale quality": (enhance.upscale, lambda image: upscale(image, 4, "quality")),
-                   "denoise": (enhance.denoise, lambda image: denoise(image, 20)[0])}[operation]
+                   "denoise": (enhance.denoise, lambda image: denoise(image, 20)[0]),
+                   "inpaint": (enhance.inpaint, lambda image: enhance.inpaint.inpaint(image, hole))}[operation]
     image = photo(40, 32, seed=5)
     outputs = {}
     for dtype in (torch.float32, torch.bfloat16):
