@@ -325,10 +325,10 @@ def quality_table(title: str, rows: dict) -> list[str]:
             *(f"| {k} | {v['psnr']:.2f} | {v['ssim']:.3f} | {v['ms']:.1f} |" for k, v in rows.items())]
 
 
-def fp32_lines(rows: dict, names: tuple[str, ...]) -> list[str]:
-    """What the default precision changes against each model's fp32 row: time ratio and PSNR."""
+def fp32_lines(rows: dict, names: tuple[str, ...], psnr: str = "psnr", label: str = "PSNR") -> list[str]:
+    """What the default precision changes against each model's fp32 row: time ratio and PSNR (`rows[…][psnr]`)."""
     return [f"{n}: fp32 / default precision time {rows[f'{n}, fp32']['ms'] / rows[n]['ms']:.2f}×, "
-            f"PSNR {rows[n]['psnr'] - rows[f'{n}, fp32']['psnr']:+.3f} dB" for n in names if f"{n}, fp32" in rows]
+            f"{label} {rows[n][psnr] - rows[f'{n}, fp32'][psnr]:+.3f} dB" for n in names if f"{n}, fp32" in rows]
 
 
 def render_table(r: dict) -> str:
@@ -356,11 +356,8 @@ def render_table(r: dict) -> str:
         i = r["inpaint_64px_hole"]
         lines += ["Inpaint, one 64×64 hole", "| method | PSNR in hole | ms/img |", "|---|---|---|"]
         lines += [f"| {k} | {v['psnr_hole']:.2f} | {v['ms']:.1f} |" for k, v in i.items()]
-        lines += [f"ours − Telea: {i['ours']['psnr_hole'] - i['OpenCV Telea']['psnr_hole']:+.2f} dB"]
-        if "ours, fp32" in i:
-            lines += [f"ours: fp32 / default precision time {i['ours, fp32']['ms'] / i['ours']['ms']:.2f}×, "
-                      f"PSNR in hole {i['ours']['psnr_hole'] - i['ours, fp32']['psnr_hole']:+.3f} dB"]
-        lines += [""]
+        lines += [f"ours − Telea: {i['ours']['psnr_hole'] - i['OpenCV Telea']['psnr_hole']:+.2f} dB",
+                  *fp32_lines(i, ("ours",), "psnr_hole", "PSNR in hole"), ""]
     if "background" in r:
         b = r["background"]
         lines += [f"Background: IoU on {b['composites']} composites and on {b['photos']} checked everyday photos (against GrabCut's masks)",

@@ -12,11 +12,17 @@ def cpu_has_native_bf16() -> bool:
     return bool(probe is not None and probe())
 
 
+def native_precision(device_type: str) -> str:
+    """The reduced precision a device runs natively, as Accelerate names it: bf16 on CUDA cards that
+    support it, fp16 on older ones; bf16 on CPUs with native bf16, else "no" (fp32)."""
+    if device_type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if cpu_has_native_bf16() else "no"
+
+
 def default_mixed_precision() -> str:
-    """bf16 on CUDA cards that support it, fp16 on older ones; bf16 autocast on CPUs with native bf16, else fp32."""
-    if not torch.cuda.is_available():
-        return "bf16" if cpu_has_native_bf16() else "no"
-    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    """Training's `--mixed-precision auto`: the native precision of the device we train on."""
+    return native_precision("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def precision_name(mixed_precision: str) -> str:
@@ -41,7 +47,6 @@ def inference_autocast(device: torch.device | str) -> torch.autocast:
     """Reduced precision for an inference forward pass on `device`, where it runs natively: fp16 or bf16
     on CUDA, bf16 on CPUs with native bf16, else off. Used by both upscaling modes, the denoiser and
     the inpainter (on a 2-core EPYC 1.4–1.7× faster, PSNR within 0.02 dB: `bench/enhance.py`)."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=cpu_has_native_bf16())
+    device_type = torch.device(device).type
+    precision = native_precision(device_type)
+    return torch.autocast(device_type, dtype=torch.float16 if precision == "fp16" else torch.bfloat16, enabled=precision != "no")
