@@ -18,11 +18,13 @@ Protocol (`core/evaluation.py` for the real set, features, Fréchet distance and
   "Casual" slider is judged on products already 90 % Casual, a coin toss). Colour sliders also
   report how often the articleType probe's prediction stays the same;
 - everyday photos (`--photos`, clothing-photos): the validation photos encoded as uploaded and as
-  the studio encodes them (product put on white), decoded; recognised = accuracy of a linear probe
+  the studio encodes them (product put on white), each with and without fitting the latent
+  (`VAESpace.fit`, the default), decoded; recognised = accuracy of a linear probe
   for their 10 classes (fitted on the training photos, both ways) on the decoded images; for the 64
   of `bench/checked-photos.txt`, PSNR and mean ΔE (CIE76) against the photo over its product
   (GrabCut's checked mask);
-- latency (median, one process, batch 1): encode a 640×480 photo (put on white first), one slider update (3 sliders
+- latency (median, one process, batch 1): encode a 640×480 photo (put on white first; fitted, and
+  not), one slider update (3 sliders
   set), one 8-frame morph; the baseline is one Generate-tab image from a new prompt (text encoding
   included) in the same process.
 """
@@ -48,6 +50,7 @@ from core.evaluation import Protocol, cached_features  # noqa: E402
 from core.images import load_image, prepare_square, to_tensor  # noqa: E402
 from core.metrics import LinearProbe, colour_difference  # noqa: E402
 from gan.generate import TextToProduct  # noqa: E402
+from latent.space import FIT_STEPS  # noqa: E402
 from latent.studio import WHITE_FRAME, Edit, Studio, on_white, white_frame  # noqa: E402
 
 
@@ -92,20 +95,21 @@ def photo_encoding(studio: Studio, protocol: Protocol, photos_root: str) -> dict
     from torchmetrics.functional.image import peak_signal_noise_ratio
 
     square = lambda image, fill=(255, 255, 255): to_tensor(prepare_square(image, studio.space.resolution, fill), torch.uint8)
-    decoded = lambda photo, clean: studio.pixels([studio.encode(photo, clean_background=clean)])[0]
-    encodings = {"as uploaded": False, "product on white": True}
+    decoded = lambda photo, way: studio.pixels([studio.encode(photo, clean_background=way[0], fit_steps=way[1])])[0]
+    encodings = {"as uploaded": (False, FIT_STEPS), "product on white": (True, FIT_STEPS),
+                 "as uploaded, not fitted": (False, 0), "product on white, not fitted": (True, 0)}
     train, validation = photo_set(Path(photos_root) / "train"), photo_set(Path(photos_root) / "validation")
     labels, truth = [c for _, c in train] * 2, [c for _, c in validation]
     inputs = torch.stack([square(p) for p, _ in train] + [square(on_white(p)) for p, _ in train])
     probe = LinearProbe(sorted(set(labels))).fit(cached_features(inputs, "photos-train"), labels)
     out = {"photos": len(validation), "probe_ceiling": probe.accuracy(cached_features(torch.stack([square(p) for p, _ in validation]), "photos-val"), truth)}
-    for name, clean in encodings.items():
-        out[name] = {"recognised": probe.accuracy(cached_features(torch.stack([decoded(p, clean) for p, _ in validation]), "photos-decoded"), truth)}
+    for name, way in encodings.items():
+        out[name] = {"recognised": probe.accuracy(cached_features(torch.stack([decoded(p, way) for p, _ in validation]), "photos-decoded"), truth)}
     checked = checked_photos(str(Path(photos_root) / "validation"))
-    for name, clean in encodings.items():
+    for name, way in encodings.items():
         scores = []
         for photo, mask in checked:
-            target, got = square(photo), decoded(photo, clean)
+            target, got = square(photo), decoded(photo, way)
             product = square(Image.fromarray(mask.astype("uint8") * 255).convert("RGB"), (0, 0, 0))[0] > 127
             scores.append((float(peak_signal_noise_ratio(got[:, product].float() / 255, target[:, product].float() / 255, data_range=1.0)),
                            colour_difference(got[:, product].T[None].numpy(), target[:, product].T[None].numpy())))
@@ -200,6 +204,7 @@ def latency(studio: Studio, baseline: TextToProduct) -> dict:
     }
     if studio.space.can_encode:
         out["encode"] = median_ms(lambda r: studio.encode(photo))
+        out["encode_unfitted"] = median_ms(lambda r: studio.encode(photo, fit_steps=0))
     return out
 
 
@@ -252,11 +257,11 @@ def render_table(results: dict) -> str:
             lines.append(f"| {label} {column} | {cell(vs.get(column))} | {cell(gs.get(column))} |")
     if "photos" in v:
         p = v["photos"]
-        for name in ("as uploaded", "product on white"):
+        for name in (n for n in ("as uploaded", "product on white", "as uploaded, not fitted", "product on white, not fitted") if n in p):
             lines += [f"| {p['photos']} everyday photos encoded {name}: class recognised in the decoded image (probe on the photos: {p['probe_ceiling']:.1%}) | {p[name]['recognised']:.1%} | — |",
                       f"| {p['checked_photos']} checked photos encoded {name}: PSNR / ΔE against the photo over its product | {p[name]['product_psnr']:.2f} dB / {p[name]['product_delta_e']:.2f} | — |"]
         lines.append(f"| catalog validation photos the studio would cut out | {p['catalog_cut']} of {p['catalog_photos']} | — |")
-    for key, label in (("encode", "encode a photo"), ("slider_update", "slider update"), ("morph_8", "8-frame morph"), ("generate_baseline", "baseline: Generate 1 image")):
+    for key, label in (("encode", "encode a photo"), ("encode_unfitted", "encode a photo, not fitted"), ("slider_update", "slider update"), ("morph_8", "8-frame morph"), ("generate_baseline", "baseline: Generate 1 image")):
         lines.append(f"| {label} (ms) | {v['latency_ms'].get(key, float('nan')):.1f} | {g['latency_ms'].get(key, float('nan')):.1f} |")
     return "\n".join(lines)
 

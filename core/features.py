@@ -70,7 +70,12 @@ def perceptual_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     [-1, 1]; gradients flow into `output` only."""
     with torch.no_grad():
         targets = feature_maps(target, device=target.device.type)
-    loss = output.new_zeros(())
-    for fo, ft in zip(feature_maps(output, device=output.device.type), targets):
+    return feature_distance(feature_maps(output, device=output.device.type), targets)
+
+
+def feature_distance(outputs: list[torch.Tensor], targets: list[torch.Tensor]) -> torch.Tensor:
+    """`perceptual_loss` between `feature_maps` already computed (a target that stays fixed over many steps)."""
+    loss = outputs[0].new_zeros(())
+    for fo, ft in zip(outputs, targets):
         loss = loss + (F.normalize(fo, dim=1) - F.normalize(ft, dim=1)).square().sum(1).mean()
     return loss

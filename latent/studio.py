@@ -27,7 +27,7 @@ from core.checkpoints import CheckpointError
 from core.images import ImageSource, frame_pixels, load_image, to_pil
 from core.requests import is_number_between
 from latent.directions import Directions
-from latent.space import GANSpace, LatentError, LatentSpace, load_space
+from latent.space import FIT_STEPS, GANSpace, LatentError, LatentSpace, load_space
 
 SLIDER_RANGE = (-3.0, 3.0)
 MAX_SLIDERS = 12
@@ -102,13 +102,14 @@ class Studio:
         base = d.mean + d.scale @ torch.randn(len(d.mean), generator=generator)
         return Edit(base, {}, {"seed": seed})
 
-    def encode(self, image: ImageSource, name: str = "upload", clean_background: bool = True) -> Edit:
+    def encode(self, image: ImageSource, name: str = "upload", clean_background: bool = True, fit_steps: int = FIT_STEPS) -> Edit:
         """A photo's latent; with `clean_background`, photos taken anywhere are first put on white
-        like the catalog the VAE learned from (`on_white`)."""
+        like the catalog the VAE learned from (`on_white`); `fit_steps` (0: the encoder's guess
+        alone, 25× faster) bring its decoding closer to the photo (`VAESpace.fit`)."""
         image = load_image(image)
         if clean_background and self.space.can_encode:
             image = on_white(image)
-        return Edit(self.space.encode(image)[0], {}, {"image": name})
+        return Edit(self.space.encode(image, fit_steps)[0], {}, {"image": name})
 
     # --- edits -----------------------------------------------------------------------------
     def check_sliders(self, sliders: dict) -> dict[str, float]:

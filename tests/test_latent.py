@@ -174,6 +174,19 @@ def test_a_photo_taken_on_the_floor_encodes_as_a_product_on_white_and_a_catalog_
     assert torch.equal(studio.encode(catalog).base, studio.encode(catalog, clean_background=False).base)
 
 
+def test_fitting_an_uploaded_photo_decodes_closer_to_it_than_the_encoder_alone():
+    photo = SHARED_DATA / "clothing-photos" / "validation" / "dress" / "07cddef1-1fc8-47e4-a28a-613e60912590.jpg"
+    if not photo.is_file():
+        pytest.skip(f"needs the shared data ({photo})")
+    from core.images import prepare_square, to_tensor
+
+    space = Studio.from_pretrained(SHIPPED_VAE, device="cpu").space
+    target = to_tensor(prepare_square(Image.open(photo), space.resolution), torch.uint8).float()
+    error = lambda steps: (space.decode(space.encode(photo, fit_steps=steps))[0].float() - target).square().mean()
+    assert error(25) < 0.8 * error(0)
+    assert torch.equal(space.encode(photo), space.encode(photo))   # the same photo, the same latent
+
+
 def test_gan_cannot_encode_and_needs_a_prompt():
     studio = Studio.from_pretrained(SHIPPED_GAN, device="cpu")
     with pytest.raises(LatentError, match="VAE"):
