@@ -100,6 +100,8 @@ class VAESpace(LatentSpace):
         best latent for an image, most of all for a photo unlike the catalog it learned from."""
         from core.features import feature_distance, feature_maps
 
+        if steps <= 0:
+            return latents
         with torch.inference_mode(False):  # a caller's inference mode would forbid the gradients
             target = images.float().to(self.device) / 127.5 - 1
             with torch.no_grad():

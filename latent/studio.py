@@ -105,7 +105,7 @@ class Studio:
     def encode(self, image: ImageSource, name: str = "upload", clean_background: bool = True, fit_steps: int = FIT_STEPS) -> Edit:
         """A photo's latent; with `clean_background`, photos taken anywhere are first put on white
         like the catalog the VAE learned from (`on_white`); `fit_steps` (0: the encoder's guess
-        alone, ~9× faster on a 640×480 photo) bring its decoding closer to the photo (`VAESpace.fit`)."""
+        alone, about 8× faster on a 640×480 photo) bring its decoding closer to the photo (`VAESpace.fit`)."""
         image = load_image(image)
         if clean_background and self.space.can_encode:
             image = on_white(image)

@@ -162,10 +162,16 @@ def test_vae_encodes_any_photo_and_round_trips(tmp_path):
         studio.encode(tmp_path / "not.png")
 
 
-def test_a_photo_taken_on_the_floor_encodes_as_a_product_on_white_and_a_catalog_shot_is_left_alone():
+def floor_photo():
+    """A pink top photographed on a wooden floor (held-out everyday photos)."""
     photo = SHARED_DATA / "clothing-photos" / "validation" / "dress" / "07cddef1-1fc8-47e4-a28a-613e60912590.jpg"
     if not photo.is_file():
         pytest.skip(f"needs the shared data ({photo})")
+    return photo
+
+
+def test_a_photo_taken_on_the_floor_encodes_as_a_product_on_white_and_a_catalog_shot_is_left_alone():
+    photo = floor_photo()
     studio = Studio.from_pretrained(SHIPPED_VAE, device="cpu")
     cleaned = studio.render(studio.encode(photo))                             # a pink top on a wooden floor
     as_uploaded = studio.render(studio.encode(photo, clean_background=False))
@@ -175,13 +181,11 @@ def test_a_photo_taken_on_the_floor_encodes_as_a_product_on_white_and_a_catalog_
 
 
 def test_fitting_an_uploaded_photo_decodes_closer_to_it_than_the_encoder_alone():
-    photo = SHARED_DATA / "clothing-photos" / "validation" / "dress" / "07cddef1-1fc8-47e4-a28a-613e60912590.jpg"
-    if not photo.is_file():
-        pytest.skip(f"needs the shared data ({photo})")
-    from core.images import prepare_square, to_tensor
+    photo = floor_photo()
+    from core.images import load_image, prepare_square, to_tensor
 
     space = Studio.from_pretrained(SHIPPED_VAE, device="cpu").space
-    target = to_tensor(prepare_square(Image.open(photo), space.resolution), torch.uint8).float()
+    target = to_tensor(prepare_square(load_image(photo), space.resolution), torch.uint8).float()
     error = lambda steps: (space.decode(space.encode(photo, fit_steps=steps))[0].float() - target).square().mean()
     assert error(25) < 0.8 * error(0)
     assert torch.equal(space.encode(photo), space.encode(photo))   # the same photo, the same latent
