@@ -38,6 +38,9 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=64, help="per process")
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (default: only the time budget, or until stopped)")
     parser.add_argument("--max-minutes", type=float, default=None, help="training-time budget, summed over resumes")
+    parser.add_argument("--lr-decay", type=float, default=0.0, metavar="FRACTION",
+                        help="over the last FRACTION of the budget (--max-minutes or --max-steps) the learning rates fall linearly to 0; "
+                             "0 keeps them constant (0.5 did not help the GAN's 30-minute race: README)")
     parser.add_argument("--checkpoint-every", type=int, default=500)
     parser.add_argument("--sample-every", type=int, default=500)
     parser.add_argument("--log-every", type=int, default=20)
@@ -224,7 +227,7 @@ def train(args) -> int:
         task = task_class(args.model)(options, data, accelerator)
         trainer = Trainer(task, run_dir, accelerator, max_steps=args.max_steps, max_minutes=args.max_minutes,
                           checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
-                          log_every=args.log_every, export_dir=args.export)
+                          log_every=args.log_every, export_dir=args.export, lr_decay=args.lr_decay)
         if args.resume and trainer.resume():
             if accelerator.is_main_process:
                 print(f"resumed {run_dir} at step {trainer.step} ({trainer.elapsed / 60:.1f} min trained)")

@@ -19,6 +19,7 @@ from typing import Protocol
 
 import torch
 import torch.nn.functional as F
+from accelerate.utils import broadcast
 from tqdm.auto import tqdm
 
 from core.checkpoints import CheckpointError, atomic_path, load_pretrained, load_training_state, save_training_state, write_text_atomic
@@ -31,6 +32,7 @@ class Task(Protocol):
     batch_size: int
 
     def train_step(self, step: int) -> dict[str, float]: ...
+    def scale_learning_rates(self, factor: float) -> None: ...
     def state_dict(self) -> dict: ...
     def load_state_dict(self, state: dict) -> None: ...
     def sample_grid(self) -> torch.Tensor: ...
@@ -54,6 +56,10 @@ class SingleModelTask:
         self.accelerator.backward(loss)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
+
+    def scale_learning_rates(self, factor: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr * factor
 
     def state_dict(self) -> dict:
         state = {"model": self._unwrapped().state_dict(), "optimizer": self.optimizer.state_dict()}
@@ -157,10 +163,15 @@ def classification_loss(logits: torch.Tensor, labels: torch.Tensor, classes: lis
 
 class Trainer:
     def __init__(self, task: Task, run_dir: str | Path, accelerator, *, max_steps: int | None, max_minutes: float | None,
-                 checkpoint_every: int, sample_every: int, log_every: int = 10, export_dir: str | Path | None = None):
+                 checkpoint_every: int, sample_every: int, log_every: int = 10, export_dir: str | Path | None = None,
+                 lr_decay: float = 0.0):
+        if not 0 <= lr_decay <= 1:
+            raise ValueError(f"--lr-decay is a fraction of the budget, between 0 and 1 (got {lr_decay})")
+        if lr_decay and max_steps is None and max_minutes is None:
+            raise ValueError("--lr-decay needs a budget to end at: give --max-minutes or --max-steps")
         self.task, self.accelerator = task, accelerator
         self.run_dir = Path(run_dir)
-        self.max_steps, self.max_minutes = max_steps, max_minutes
+        self.max_steps, self.max_minutes, self.lr_decay = max_steps, max_minutes, lr_decay
         self.checkpoint_every, self.sample_every, self.log_every = checkpoint_every, sample_every, log_every
         self.export_dir = Path(export_dir) if export_dir else self.run_dir / "export"
         self.step, self.elapsed = 0, 0.0
@@ -203,6 +214,18 @@ class Trainer:
             self.accelerator.set_trigger()
         return self.accelerator.check_trigger()  # every process stops at the same step
 
+    def learning_rate_factor(self) -> float:
+        """1, then over the last `lr_decay` of the budget a linear fall to 0 at its end. The budget is
+        --max-minutes or --max-steps, whichever runs out first; a time budget makes the schedule follow
+        the clock, so a resumed run is exact only up to the clock's readings (saved with the state)."""
+        if not self.lr_decay:
+            return 1.0
+        progress = max(self.elapsed / (self.max_minutes * 60) if self.max_minutes else 0.0,
+                       self.step / self.max_steps if self.max_steps else 0.0)
+        if self.max_minutes and self.accelerator.num_processes > 1:  # one clock for all, or DDP replicas would step apart
+            progress = broadcast(torch.tensor([progress], device=self.accelerator.device), from_process=0).item()
+        return min(1.0, max(0.0, (1 - progress) / self.lr_decay))
+
     def fit(self) -> dict:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         world = self.accelerator.num_processes
@@ -210,6 +233,8 @@ class Trainer:
         images_seen_window, window_start = 0, time.perf_counter()
         while (self.max_steps is None or self.step < self.max_steps) and not self.out_of_budget():
             started = time.perf_counter()
+            lr_factor = self.learning_rate_factor()
+            self.task.scale_learning_rates(lr_factor)
             metrics = self.task.train_step(self.step)
             self.step += 1
             self.elapsed += time.perf_counter() - started
@@ -219,7 +244,8 @@ class Trainer:
                 rate = images_seen_window / max(time.perf_counter() - window_start, 1e-9)
                 images_seen_window, window_start = 0, time.perf_counter()
                 bar.set_postfix({**{k: f"{v:.3f}" for k, v in metrics.items()}, "img/s": f"{rate:.1f}"})
-                self.log({"step": self.step, "minutes": round(self.elapsed / 60, 3), "images_per_s": round(rate, 2), **metrics})
+                self.log({"step": self.step, "minutes": round(self.elapsed / 60, 3), "images_per_s": round(rate, 2),
+                          "lr_factor": round(lr_factor, 4), **metrics})
             if self.step % self.sample_every == 0:
                 self.save_samples()
             if self.step % self.checkpoint_every == 0:

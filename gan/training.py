@@ -231,6 +231,11 @@ class GANTask:
             logs.update(cls_real=loss_cls_real.item(), cls_fake=loss_cls_fake.item())
         return logs
 
+    def scale_learning_rates(self, factor: float) -> None:
+        for optimizer, lr in ((self.opt_G, self.options["lr_g"]), (self.opt_D, self.options["lr_d"])):
+            for group in optimizer.param_groups:
+                group["lr"] = lr * factor
+
     @torch.no_grad()
     def _update_ema(self, decay: float):
         G = self._unwrapped(self.G)

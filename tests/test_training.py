@@ -311,6 +311,19 @@ def test_resume_with_a_new_learning_rate_fine_tunes_at_that_rate():
     assert torch.equal(moments(resumed), moments(first))   # Adam's moments carry over, only the rate changes
 
 
+def test_lr_decay_lowers_both_learning_rates_linearly_over_the_end_of_the_budget(metadata_folder, tmp_path):
+    run = tmp_path / "r"
+    run_train("gan", "--data", metadata_folder, "--out", run, "--max-steps", "10", "--lr-decay", "0.5",
+              "--lr-g", "4e-4", "--lr-d", "2e-4", *FAST)
+    factors = [json.loads(line)["lr_factor"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert factors == pytest.approx([1, 1, 1, 1, 1, 1, 0.8, 0.6, 0.4, 0.2])
+    state = load_training_state(run / "state.safetensors")["task"]
+    assert state["opt_G"]["param_groups"][0]["lr"] == pytest.approx(4e-4 * 0.2)
+    assert state["opt_D"]["param_groups"][0]["lr"] == pytest.approx(2e-4 * 0.2)
+    out = run_train("gan", "--data", metadata_folder, "--out", tmp_path / "no-budget", "--lr-decay", "0.5", *FAST, check=False)
+    assert out.returncode == 2 and "--lr-decay needs a budget" in out.stderr and "Traceback" not in out.stderr
+
+
 def test_missing_or_corrupt_checkpoint_gives_clear_error(tmp_path):
     with pytest.raises(CheckpointError, match="config.json missing"):
         load_pretrained(ConditionalGenerator, tmp_path / "nowhere")
@@ -354,7 +367,8 @@ def test_two_process_accelerate_run(tmp_path):
     out = subprocess.run(["accelerate", "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
                           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29533",
                           str(ROOT / "train.py"), "gan", "--data", str(folder), "--out", str(tmp_path / "r"),
-                          "--max-steps", "3", "--checkpoint-every", "2", "--classify", "baseColour", "--mode-seeking", "0.1", *FAST],
+                          "--max-steps", "3", "--checkpoint-every", "2", "--classify", "baseColour", "--mode-seeking", "0.1",
+                          "--max-minutes", "10", "--lr-decay", "0.5", *FAST],
                          capture_output=True, text=True, timeout=300, env=ENV, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "× 2" in out.stdout
