@@ -311,15 +311,20 @@ def test_resume_with_a_new_learning_rate_fine_tunes_at_that_rate():
     assert torch.equal(moments(resumed), moments(first))   # Adam's moments carry over, only the rate changes
 
 
-def test_lr_decay_lowers_both_learning_rates_linearly_over_the_end_of_the_budget(metadata_folder, tmp_path):
+@pytest.mark.parametrize("model", ["gan", "vae"])
+def test_lr_decay_lowers_the_learning_rates_linearly_over_the_end_of_the_budget(model, metadata_folder, tmp_path):
     run = tmp_path / "r"
-    run_train("gan", "--data", metadata_folder, "--out", run, "--max-steps", "10", "--lr-decay", "0.5",
-              "--lr-g", "4e-4", "--lr-d", "2e-4", *FAST)
+    rates = {"gan": ["--lr-g", "4e-4", "--lr-d", "2e-4"], "vae": ["--lr", "3e-4"]}[model]
+    run_train(model, "--data", metadata_folder, "--out", run, "--max-steps", "10", "--lr-decay", "0.5", *rates, *FAST)
     factors = [json.loads(line)["lr_factor"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert factors == pytest.approx([1, 1, 1, 1, 1, 1, 0.8, 0.6, 0.4, 0.2])
     state = load_training_state(run / "state.safetensors")["task"]
-    assert state["opt_G"]["param_groups"][0]["lr"] == pytest.approx(4e-4 * 0.2)
-    assert state["opt_D"]["param_groups"][0]["lr"] == pytest.approx(2e-4 * 0.2)
+    last_rates = {name: state[name]["param_groups"][0]["lr"] for name in ("opt_G", "opt_D", "optimizer") if name in state}
+    expected = {"opt_G": 4e-4 * 0.2, "opt_D": 2e-4 * 0.2} if model == "gan" else {"optimizer": 3e-4 * 0.2}
+    assert last_rates == pytest.approx(expected)
+
+
+def test_lr_decay_without_a_budget_is_refused(metadata_folder, tmp_path):
     out = run_train("gan", "--data", metadata_folder, "--out", tmp_path / "no-budget", "--lr-decay", "0.5", *FAST, check=False)
     assert out.returncode == 2 and "--lr-decay needs a budget" in out.stderr and "Traceback" not in out.stderr
 
