@@ -98,8 +98,7 @@ class SingleModelTask:
         if self.keep_start and self.start is None:
             raise CheckpointError("--export-blend below 1 needs the weights the run started from, and this run was started "
                                   "without it (or without --init-from), so it kept none; export without it, or start a new run")
-        for group in self.optimizer.param_groups:  # `--resume --lr` fine-tunes at a new rate
-            group["lr"] = self.lr
+        self.scale_learning_rates(1.0)  # `--resume --lr` fine-tunes at a new rate
 
     @contextmanager
     def evaluating(self):
