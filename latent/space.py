@@ -20,7 +20,6 @@ from core.outputs import to_uint8
 
 FIT_STEPS = 25              # fitting an uploaded photo's latent: +9.7 points recognised after decoding (bench/latent.py)
 FIT_LR = 0.05
-FIT_PERCEPTUAL_WEIGHT = 0.05  # train.py vae's default: the loss the decoder learned with
 
 
 class LatentError(ValueError):
@@ -83,6 +82,12 @@ class VAESpace(LatentSpace):
     def generate(self, latents: torch.Tensor) -> torch.Tensor:
         return self.model.decode(latents)
 
+    @property
+    def perceptual_weight(self) -> float:
+        """The weight of the EfficientNet-Lite0 term in the loss the decoder learned with (exports made
+        before it was recorded used train.py vae's default, 0.05)."""
+        return float(self.info.get("perceptual_weight", 0.05))
+
     @torch.inference_mode()
     def encode_pixels(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 (N, 3, H, W) at the model's resolution → μ (N, latent_dim)."""
@@ -110,7 +115,7 @@ class VAESpace(LatentSpace):
             optimizer = torch.optim.Adam([latent], lr=FIT_LR)
             for _ in range(steps):
                 output = self.model.decode(latent)
-                loss = (output - target).square().mean() + FIT_PERCEPTUAL_WEIGHT * feature_distance(feature_maps(output, device=self.device.type), target_maps)
+                loss = (output - target).square().mean() + self.perceptual_weight * feature_distance(feature_maps(output, device=self.device.type), target_maps)
                 (latent.grad,) = torch.autograd.grad(loss, latent)
                 optimizer.step()
         return latent.detach().cpu()

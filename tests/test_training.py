@@ -257,7 +257,8 @@ def test_vae_trains_exports_and_encodes(metadata_folder, tmp_path):
     from latent.space import load_space
     from core.data import ImageTextDataset
 
-    out = run_train("vae", "--data", metadata_folder, "--out", tmp_path / "r", "--max-steps", "3", "--val-fraction", "0", *FAST)
+    out = run_train("vae", "--data", metadata_folder, "--out", tmp_path / "r", "--max-steps", "3", "--val-fraction", "0",
+                    "--perceptual-weight", "0.02", *FAST)
     assert "vae on cpu" in out.stdout
     export = tmp_path / "r" / "export"
     card = (export / "README.md").read_text()
@@ -265,6 +266,7 @@ def test_vae_trains_exports_and_encodes(metadata_folder, tmp_path):
     metrics = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
     assert {"mse", "psnr", "kl", "perceptual"} <= metrics[-1].keys()
     space = load_space(export, "cpu")
+    assert space.perceptual_weight == 0.02  # a photo's latent is fitted against the loss this decoder learned with
     data = ImageTextDataset(metadata_folder, 64, "all", progress=False)
     directions = compute_directions(space, data, principal=4, min_count=2)
     assert "baseColour=Red" in directions.names and "PC 4" in directions.names

@@ -88,6 +88,7 @@ class VAETask(SingleModelTask):
             "kind": "vae",
             "resolution": self.options["resolution"],
             "latent_dim": self.options["latent_dim"],
+            "perceptual_weight": self.options["perceptual_weight"],
             "vocabulary": self.options.get("vocabulary", {}),
             "training": {**summary, "command": self.options["command"]},
         }
