@@ -1,7 +1,7 @@
 """Slider-direction recipes side by side: the shipped class-mean boundaries against the alternatives
 tried on the way, judged by `bench/latent.py`'s direction measure (same starts, probes, +2σ and +1).
 
-    python bench/directions.py --data ../shared/data/fashion-products      # ~65 minutes on 2 CPU cores (the judged recipe alone ~30)
+    python bench/directions.py --data ../shared/data/fashion-products      # ~65 minutes on 2 CPU cores (classifier-guided alone ~30)
 
 Each recipe gives the named directions a new normal; everything after is the shipped pipeline
 (`latent.directions`: colour made orthogonal to the category boundaries, σ and the class-gap unit
@@ -14,16 +14,17 @@ from the same 12,000 training latents); principal directions are unchanged. Reci
 - within-category: gender and usage as the mean difference between products with and without the
   value inside each articleType, averaged with weights n₊n₋/(n₊+n₋), so the category is held fixed;
 - category-free: gender and usage made orthogonal to the category boundaries, as colour is;
-- judged: each normal learned through the decoder: starting from the class-mean one, Adam moves it
+- classifier-guided: each normal learned through the decoder: starting from the class-mean one, Adam moves it
   so that +2σ along it raises an image classifier's log-probability of the value on training starts
   without the value (colour: also keeping that classifier's category distribution, inside the
-  complement of the learned category normals). The classifier (`AttributeJudge`) is a small CNN
+  complement of the learned category normals). The classifier (`AttributeClassifier`) is a small CNN
   trained here from scratch on 64-px training images the probes do not use, so what the directions
   learn has to carry over to a different network (the probes read EfficientNet-Lite0) to count.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections import defaultdict
@@ -116,7 +117,7 @@ def category_free(data: Labelled, studio: Studio) -> torch.Tensor:
     return normals
 
 
-class AttributeJudge(nn.Module):
+class AttributeClassifier(nn.Module):
     """A small CNN that reads 64-px images in [−1, 1] and predicts each HEAD_COLUMNS value."""
 
     def __init__(self, sizes: list[int], widths=(32, 64, 128)):
@@ -134,24 +135,25 @@ class AttributeJudge(nn.Module):
         return list(self.head(self.body(images)).split(self.sizes, dim=1))
 
 
-def train_judge(protocol: Protocol, vocabulary: dict[str, list[str]], epochs: int = 3, seed: int = 0) -> AttributeJudge:
-    """The judge, fitted on the training images the probes do not see (cached on disk)."""
+def train_classifier(protocol: Protocol, vocabulary: dict[str, list[str]], epochs: int = 3, seed: int = 0) -> AttributeClassifier:
+    """The attribute classifier, fitted on the training images the probes do not see (cached on disk)."""
     sizes = [len(v) for v in vocabulary.values()]
-    judge_net = AttributeJudge(sizes)
-    path = CACHE / f"judge-{epochs}ep-{seed}-{len(protocol.train)}.safetensors"
+    classifier = AttributeClassifier(sizes)
+    data_key = hashlib.sha1("\n".join(c or "" for c in protocol.train.captions).encode()).hexdigest()[:12]
+    path = CACHE / f"attribute-classifier-{epochs}ep-{seed}-{data_key}.safetensors"
     if path.is_file():
-        judge_net.load_state_dict(load_file(str(path)))
-        return judge_net.eval().requires_grad_(False)
+        classifier.load_state_dict(load_file(str(path)))
+        return classifier.eval().requires_grad_(False)
     probe_items = set(protocol.probe_items.tolist())
     items = torch.tensor([i for i in range(len(protocol.train)) if i not in probe_items])
-    labels = torch.tensor([[values.index(protocol.train.attributes[i].get(column)) if protocol.train.attributes[i].get(column) in values else -100
-                            for column, values in vocabulary.items()] for i in items.tolist()])
+    label = lambda value, values: values.index(value) if value in values else -100   # -100: cross_entropy skips it
+    labels = torch.tensor([[label(protocol.train.attributes[i].get(column), values) for column, values in vocabulary.items()] for i in items.tolist()])
     torch.manual_seed(seed)
-    optimizer = torch.optim.AdamW(judge_net.parameters(), lr=2e-3, weight_decay=1e-4)
+    optimizer = torch.optim.AdamW(classifier.parameters(), lr=2e-3, weight_decay=1e-4)
     steps = epochs * (len(items) // 128)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=2e-3, total_steps=steps)
-    judge_net.train()
-    with tqdm(total=steps, desc="judge", mininterval=10) as bar:
+    classifier.train()
+    with tqdm(total=steps, desc="attribute classifier", mininterval=10) as bar:
         for _ in range(epochs):
             for rows in torch.randperm(len(items)).split(128):
                 if len(rows) < 128:
@@ -160,23 +162,23 @@ def train_judge(protocol: Protocol, vocabulary: dict[str, list[str]], epochs: in
                 images = torch.where(torch.rand(len(rows), 1, 1, 1) < 0.5, images.flip(3), images)
                 blurred = F.avg_pool2d(F.pad(images, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
                 images = torch.where(torch.rand(len(rows), 1, 1, 1) < 0.3, blurred, images)  # decoders draw softer than photos
-                loss = sum(F.cross_entropy(logits, labels[rows, j], ignore_index=-100) for j, logits in enumerate(judge_net(images)))
+                loss = sum(F.cross_entropy(logits, labels[rows, j], ignore_index=-100) for j, logits in enumerate(classifier(images)))
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 schedule.step()
                 bar.set_postfix(loss=f"{loss.item():.3f}")
                 bar.update()
-    judge_net.eval().requires_grad_(False)
+    classifier.eval().requires_grad_(False)
     with atomic_path(path) as tmp:
-        save_file(judge_net.state_dict(), str(tmp))
-    return judge_net
+        save_file(classifier.state_dict(), str(tmp))
+    return classifier
 
 
-def judge_accuracy(judge_net: AttributeJudge, protocol: Protocol, vocabulary: dict[str, list[str]]) -> dict[str, float]:
-    """The judge's accuracy per column on the real validation images the probes are measured on."""
+def classifier_accuracy(classifier: AttributeClassifier, protocol: Protocol, vocabulary: dict[str, list[str]]) -> dict[str, float]:
+    """The classifier's accuracy per column on the real validation images the probes are measured on."""
     with torch.no_grad():
-        logits = [torch.cat(parts) for parts in zip(*(judge_net(protocol.val.images[s:s + 256].float() / 127.5 - 1) for s in range(0, protocol.n, 256)))]
+        logits = [torch.cat(parts) for parts in zip(*(classifier(protocol.val.images[s:s + 256].float() / 127.5 - 1) for s in range(0, protocol.n, 256)))]
     out = {}
     for (column, values), column_logits in zip(vocabulary.items(), logits):
         rows = [i for i in range(protocol.n) if protocol.val.attributes[i].get(column) in values]
@@ -185,11 +187,14 @@ def judge_accuracy(judge_net: AttributeJudge, protocol: Protocol, vocabulary: di
     return out
 
 
-def judged(data: Labelled, studio: Studio, protocol: Protocol, steps: int = 60, batch: int = 32) -> torch.Tensor:
+def classifier_guided(data: Labelled, studio: Studio, protocol: Protocol, steps: int = 60, batch: int = 32) -> torch.Tensor:
+    path = CACHE / f"classifier-guided-{studio.space.id}-{steps}x{batch}.safetensors"
+    if path.is_file():
+        return load_file(str(path))["normals"]
     vocabulary = data.vocabulary
-    judge_net = train_judge(protocol, vocabulary)
-    print("judge accuracy on the real validation images: " + ", ".join(f"{c} {a:.3f} ({len(vocabulary[c])} values)"
-                                                               for c, a in judge_accuracy(judge_net, protocol, vocabulary).items()), flush=True)
+    classifier = train_classifier(protocol, vocabulary)
+    print("attribute classifier accuracy on the real validation images: " + ", ".join(f"{c} {a:.3f} ({len(vocabulary[c])} values)"
+                                                               for c, a in classifier_accuracy(classifier, protocol, vocabulary).items()), flush=True)
     space, dims = studio.space, studio.space.attribute_dims
     full = data.full_latents
     centred = data.latents - data.latents.mean(0)
@@ -199,7 +204,7 @@ def judged(data: Labelled, studio: Studio, protocol: Protocol, steps: int = 60, 
     category_rows = data.columns("articleType")
     order = category_rows + [i for i in range(len(data.names)) if i not in category_rows]   # colour stays clear of the learned category normals
     generator = torch.Generator().manual_seed(0)
-    for i in tqdm(order, desc="judged directions", mininterval=10):
+    for i in tqdm(order, desc="classifier-guided directions", mininterval=10):
         column, value = data.names[i].split("=", 1)
         head, k = heads.index(column), vocabulary[column].index(value)
         keep = normals[category_rows] if column == "baseColour" else None
@@ -214,24 +219,27 @@ def judged(data: Labelled, studio: Studio, protocol: Protocol, steps: int = 60, 
             start = full[rows]
             shift = torch.zeros_like(start)
             shift[:, dims] = 2 * sigma * direction
-            logits = judge_net(space.generate(start + shift).float())
+            logits = classifier(space.generate(start + shift).float())
             loss = F.cross_entropy(logits[head], torch.full((batch,), k))
             if keep is not None:
                 with torch.no_grad():
-                    before = judge_net(space.generate(start).float())[heads.index("articleType")].log_softmax(1)
+                    before = classifier(space.generate(start).float())[heads.index("articleType")].log_softmax(1)
                 loss = loss + F.kl_div(logits[heads.index("articleType")].log_softmax(1), before, log_target=True, reduction="batchmean")
             (vector.grad,) = torch.autograd.grad(loss, vector)
             optimizer.step()
         normals[i] = project(vector.detach())
+    with atomic_path(path) as tmp:
+        save_file({"normals": normals.contiguous()}, str(tmp))
     return normals
 
 
 RECIPES = {"class-mean": class_mean, "sigma-half": sigma_half, "label-head": label_head,
-           "within-category": within_category, "category-free": category_free, "judged": judged}
+           "within-category": within_category, "category-free": category_free, "classifier-guided": classifier_guided}
 
 
-def with_recipe(studio: Studio, data: Labelled, all_latents: torch.Tensor, recipe) -> Studio | None:
-    """`studio` with its named directions drawn by `recipe` (None if the recipe does not apply to it)."""
+def with_recipe(studio: Studio, data: Labelled, all_latents: torch.Tensor, recipe, shipped_step: bool = False) -> Studio | None:
+    """`studio` with its named directions drawn by `recipe` (None if the recipe does not apply to it);
+    with `shipped_step`, a named slider's +1 moves as far as the shipped one's (its class gap)."""
     normals = recipe(data, studio)
     if normals is None:
         return None
@@ -241,6 +249,8 @@ def with_recipe(studio: Studio, data: Labelled, all_latents: torch.Tensor, recip
     full[:, studio.space.attribute_dims] = normals
     vectors = torch.cat([conditioned(full, data.names), d.vectors[named:]])
     sigma, unit = slider_scales(all_latents, vectors, data.members)
+    if shipped_step:
+        unit = torch.cat([d.unit[:named], unit[named:]])
     return Studio(studio.space, replace(d, vectors=vectors, sigma=sigma, unit=unit))
 
 
@@ -261,6 +271,7 @@ def main(argv=None):
     parser.add_argument("--gan", default=str(ROOT / "checkpoints" / "gan-fashion64"))
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--starts", type=int, default=100, help="starting points per direction")
+    parser.add_argument("--shipped-step", action="store_true", help="named sliders step as far as the shipped ones (changes only the +1 columns)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "directions.json"))
     args = parser.parse_args(argv)
     protocol = Protocol(args.data)
@@ -269,8 +280,8 @@ def main(argv=None):
         studio = Studio.from_pretrained(folder, device="cpu")
         data, all_latents = labelled_latents(studio, protocol)
         for name in args.recipes:
-            recipe = partial(judged, protocol=protocol) if name == "judged" else RECIPES[name]
-            edited = with_recipe(studio, data, all_latents, recipe)
+            recipe = partial(classifier_guided, protocol=protocol) if name == "classifier-guided" else RECIPES[name]
+            edited = with_recipe(studio, data, all_latents, recipe, args.shipped_step)
             if edited is not None:
                 print(f"{model}: {name}…", flush=True)
                 results.setdefault(model, {})[name] = judge(edited, protocol, args.starts, 2.0)
