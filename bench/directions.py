@@ -1,7 +1,7 @@
 """Slider-direction recipes side by side: the shipped class-mean boundaries against the alternatives
 tried on the way, judged by `bench/latent.py`'s direction measure (same starts, probes, +2σ and +1).
 
-    python bench/directions.py --data ../shared/data/fashion-products      # ~65 minutes on 2 CPU cores (classifier-guided alone ~30)
+    python bench/directions.py --data ../shared/data/fashion-products      # ~75 minutes on 2 CPU cores (classifier-guided ~30)
 
 Each recipe gives the named directions a new normal; everything after is the shipped pipeline
 (`latent.directions`: colour made orthogonal to the category boundaries, σ and the class-gap unit
