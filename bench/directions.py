@@ -197,9 +197,9 @@ def classifier_guided(data: Labelled, studio: Studio, protocol: Protocol, steps:
                                                                for c, a in classifier_accuracy(classifier, protocol, vocabulary).items()), flush=True)
     space, dims = studio.space, studio.space.attribute_dims
     full = data.full_latents
-    centred = data.latents - data.latents.mean(0)
-    covariance = centred.T @ centred / (len(centred) - 1)
+    covariance = torch.cov(data.latents.T)
     heads = list(vocabulary)
+    category_head = heads.index("articleType")
     normals = class_mean(data, studio)
     category_rows = data.columns("articleType")
     order = category_rows + [i for i in range(len(data.names)) if i not in category_rows]   # colour stays clear of the learned category normals
@@ -223,8 +223,8 @@ def classifier_guided(data: Labelled, studio: Studio, protocol: Protocol, steps:
             loss = F.cross_entropy(logits[head], torch.full((batch,), k))
             if keep is not None:
                 with torch.no_grad():
-                    before = classifier(space.generate(start).float())[heads.index("articleType")].log_softmax(1)
-                loss = loss + F.kl_div(logits[heads.index("articleType")].log_softmax(1), before, log_target=True, reduction="batchmean")
+                    before = classifier(space.generate(start).float())[category_head].log_softmax(1)
+                loss = loss + F.kl_div(logits[category_head].log_softmax(1), before, log_target=True, reduction="batchmean")
             (vector.grad,) = torch.autograd.grad(loss, vector)
             optimizer.step()
         normals[i] = project(vector.detach())
@@ -237,7 +237,7 @@ RECIPES = {"class-mean": class_mean, "sigma-half": sigma_half, "label-head": lab
            "within-category": within_category, "category-free": category_free, "classifier-guided": classifier_guided}
 
 
-def with_recipe(studio: Studio, data: Labelled, all_latents: torch.Tensor, recipe, shipped_step: bool = False) -> Studio | None:
+def with_recipe(studio: Studio, data: Labelled, recipe, shipped_step: bool = False) -> Studio | None:
     """`studio` with its named directions drawn by `recipe` (None if the recipe does not apply to it);
     with `shipped_step`, a named slider's +1 moves as far as the shipped one's (its class gap)."""
     normals = recipe(data, studio)
@@ -248,20 +248,20 @@ def with_recipe(studio: Studio, data: Labelled, all_latents: torch.Tensor, recip
     full = torch.zeros(named, d.vectors.shape[1])
     full[:, studio.space.attribute_dims] = normals
     vectors = torch.cat([conditioned(full, data.names), d.vectors[named:]])
-    sigma, unit = slider_scales(all_latents, vectors, data.members)
+    sigma, unit = slider_scales(data.full_latents, vectors, data.members)
     if shipped_step:
         unit = torch.cat([d.unit[:named], unit[named:]])
     return Studio(studio.space, replace(d, vectors=vectors, sigma=sigma, unit=unit))
 
 
-def labelled_latents(studio: Studio, protocol: Protocol) -> tuple[Labelled, torch.Tensor]:
+def labelled_latents(studio: Studio, protocol: Protocol) -> Labelled:
     """The latents `python -m latent.directions` draws the shipped directions from (same items, same seed)."""
     latents, _, items = dataset_latents(studio.space, protocol.train, 12_000, 0)
     names = [n for n in studio.directions.names if "=" in n]
     members = [has_value(protocol.train, items, n) for n in names]
     categories = [protocol.train.attributes[i].get("articleType") for i in items]
     vocabulary = protocol.train.vocabulary(HEAD_COLUMNS)
-    return Labelled(latents[:, studio.space.attribute_dims], names, members, categories, vocabulary, latents), latents
+    return Labelled(latents[:, studio.space.attribute_dims], names, members, categories, vocabulary, latents)
 
 
 def main(argv=None):
@@ -278,10 +278,10 @@ def main(argv=None):
     results = {}
     for model, folder in (("vae", args.vae), ("gan", args.gan)):
         studio = Studio.from_pretrained(folder, device="cpu")
-        data, all_latents = labelled_latents(studio, protocol)
+        data = labelled_latents(studio, protocol)
         for name in args.recipes:
             recipe = partial(classifier_guided, protocol=protocol) if name == "classifier-guided" else RECIPES[name]
-            edited = with_recipe(studio, data, all_latents, recipe, args.shipped_step)
+            edited = with_recipe(studio, data, recipe, args.shipped_step)
             if edited is not None:
                 print(f"{model}: {name}…", flush=True)
                 results.setdefault(model, {})[name] = judge(edited, protocol, args.starts, 2.0)
