@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="sngan generator widths from 4×4 up, one per doubling (default 512 256 128 64 at 64 px); the "
                           "discriminator mirrors them. Half width (256 128 64 32) trains more images per minute and did better in a "
                           "30-minute run; quarter width did worse (README)")
+    gan.add_argument("--upsample", default="transposed", choices=["transposed", "nearest"],
+                     help="sngan generator upsampling: 4×4 transposed convs, or nearest-neighbour + 3×3 conv (no checkerboard)")
     gan.add_argument("--lr-g", type=float, default=2e-4)
     gan.add_argument("--lr-d", type=float, default=2e-4)
     gan.add_argument("--betas", type=float, nargs=2, default=[0.5, 0.999], help="Adam betas")
@@ -75,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     gan.add_argument("--template-probability", type=float, default=0.25)
     gan.add_argument("--mode-seeking", type=float, default=0.0,
                      help="weight of the mode-seeking term (MSGAN): two seeds of one caption must give different images")
+    gan.add_argument("--layout-l1", type=float, default=0.0, metavar="WEIGHT",
+                     help="weight of an L1 term between each generated image and the real image of its caption, both "
+                          "average-pooled to 16×16: teaches the coarse layout and colour from the first steps (README)")
     gan.add_argument("--classify", nargs="*", default=None, metavar="COLUMN",
                      help="metadata columns (e.g. articleType baseColour) that discriminator heads learn on real images "
                           "and the generator must match for its prompt's item (AC-GAN)")

@@ -56,6 +56,13 @@ def mode_seeking_loss(images_a, images_b, noise_a, noise_b) -> torch.Tensor:
     return 1 / (ratio.mean() + 1e-5)
 
 
+def layout_loss(fake: torch.Tensor, real: torch.Tensor, size: int = 16) -> torch.Tensor:
+    """L1 between images average-pooled to size×size: only the coarse layout and colour, so the
+    adversarial loss alone decides the detail (a full-resolution L1 would ask for the blurred mean
+    of a caption's photos)."""
+    return (F.adaptive_avg_pool2d(fake.float(), size) - F.adaptive_avg_pool2d(real.float(), size)).abs().mean()
+
+
 class GANTask:
     def __init__(self, options: dict, data: ImageTextDataset, accelerator):
         self.options, self.accelerator = options, accelerator
@@ -91,7 +98,7 @@ class GANTask:
         if self.arch == "sngan":
             cond_dim = EMBEDDING_DIM if self.conditional else 0
             channels = generator_channels(options["resolution"], options.get("channels"))
-            G = generator_class(resolution=options["resolution"], cond_dim=cond_dim, channels=channels)
+            G = generator_class(resolution=options["resolution"], cond_dim=cond_dim, channels=channels, upsample=options.get("upsample", "transposed"))
             D = discriminator_class(resolution=options["resolution"], cond_dim=cond_dim, batch_norm=options.get("d_batch_norm", True),
                                     classes=tuple(classes), channels=channels[::-1])
             self.loss = "hinge"
@@ -212,12 +219,16 @@ class GANTask:
         if mode_seeking:  # the second half repeats the first half's items (captions, labels) with other noise
             idx = torch.cat([idx[:half], idx[:half], idx[2 * half:]])
             cond = torch.cat([cond[:half], cond[:half], cond[2 * half:]])
+            real = torch.cat([real[:half], real[:half], real[2 * half:]])  # each fake's own caption's photo
+        layout_l1 = self.options.get("layout_l1", 0.0) if self.conditional else 0.0
         with acc.autocast():
             fake = self.G(noise, cond)
             scores, loss_cls_fake = self._judge(D, augment(fake), cond, idx)
             loss_g = self._g_loss(scores) + self.classify_weight * loss_cls_fake
             if mode_seeking:
                 loss_g = loss_g + mode_seeking * mode_seeking_loss(fake[:half], fake[half:2 * half], noise[:half], noise[half:2 * half])
+            if layout_l1:
+                loss_g = loss_g + layout_l1 * layout_loss(fake, real)
         acc.backward(loss_g)
         self.opt_G.step()
         self.opt_G.zero_grad(set_to_none=True)

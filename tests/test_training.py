@@ -19,7 +19,7 @@ from core.data import ImageTextDataset
 from gan.generate import TextToProduct
 from gan.model import ConditionalGenerator, ProjectionDiscriminator
 from core.training import class_labels
-from gan.training import mode_seeking_loss
+from gan.training import layout_loss, mode_seeking_loss
 
 FAST = ["--batch-size", "4", "--sample-every", "1000", "--log-every", "1"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
@@ -222,6 +222,22 @@ def test_mode_seeking_rewards_seeds_that_differ_and_trains_with_odd_batches(meta
               "--batch-size", "5", "--sample-every", "1000", "--log-every", "1")
     state = load_training_state(run / "state.safetensors")
     assert state["step"] == 2 and all(torch.isfinite(t).all() for t in state["task"]["G"].values() if t.is_floating_point())
+
+
+def test_layout_loss_reads_the_coarse_picture_not_the_detail(metadata_folder, tmp_path):
+    grey = torch.zeros(2, 3, 64, 64)
+    checkerboard = torch.ones(64, 64).index_fill_(0, torch.arange(0, 64, 2), -1).expand(2, 3, 64, 64)  # stripes average to grey
+    darker_left = grey.clone()
+    darker_left[..., :32] = -1
+    assert layout_loss(checkerboard, grey) < 1e-6 < 0.4 < layout_loss(darker_left, grey)
+    run = tmp_path / "r"
+    run_train("gan", "--data", metadata_folder, "--out", run, "--max-steps", "2", "--upsample", "nearest", "--layout-l1", "3",
+              "--mode-seeking", "0.1", *FAST)
+    pipe = TextToProduct.from_pretrained(run / "export", device="cpu")
+    assert pipe.generator.config.upsample == "nearest"
+    assert [image.size for image in pipe("red cotton shirt", count=2, seed=0)] == [(64, 64)] * 2
+    with pytest.raises(ValueError, match="choose one of transposed, nearest"):
+        ConditionalGenerator(upsample="bilinear")
 
 
 def test_classifier_heads_learn_the_metadata_column_from_real_images(metadata_folder, tmp_path):
