@@ -54,6 +54,9 @@
     python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-ms50-ttur-30 --channels 256 128 64 32 \\
         --augment "" --lr-g 4e-4 --lr-d 1.6e-3 --seed 0 \\
         --checkpoint-every 200 --sample-every 200 --mode-seeking 0.5 --classify articleType baseColour --max-minutes 30
+    python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-ms50-nearest-l1w3-30 --channels 256 128 64 32 \\
+        --augment "" --lr-g 8e-4 --lr-d 8e-4 --seed 0 --upsample nearest --layout-l1 3 \\
+        --checkpoint-every 200 --sample-every 200 --mode-seeking 0.5 --classify articleType baseColour --max-minutes 30
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
     # its repeat: the same with --seed 1 --out runs/gan-dcgan-bf16-s1
