@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="weight of the mode-seeking term (MSGAN): two seeds of one caption must give different images")
     gan.add_argument("--layout-l1", type=float, default=0.0, metavar="WEIGHT",
                      help="weight of an L1 term between each generated image and the real image of its caption, both "
-                          "average-pooled to 16×16: teaches the coarse layout and colour from the first steps (README)")
+                          "average-pooled to 16×16: teaches the coarse layout and colour from the first steps (conditional sngan; README)")
     gan.add_argument("--classify", nargs="*", default=None, metavar="COLUMN",
                      help="metadata columns (e.g. articleType baseColour) that discriminator heads learn on real images "
                           "and the generator must match for its prompt's item (AC-GAN)")

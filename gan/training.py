@@ -103,8 +103,8 @@ class GANTask:
                                     classes=tuple(classes), channels=channels[::-1])
             self.loss = "hinge"
         else:
-            if options.get("channels"):
-                raise ValueError("--channels sets the sngan widths; the dcgan baseline keeps the paper's")
+            if options.get("channels") or options.get("upsample", "transposed") != "transposed":
+                raise ValueError("--channels and --upsample set the sngan generator; the dcgan baseline keeps the paper's")
             G, D = generator_class(resolution=options["resolution"]), discriminator_class(resolution=options["resolution"])
             self.loss = "bce"
         self.classes = classes

@@ -226,10 +226,10 @@ def test_mode_seeking_rewards_seeds_that_differ_and_trains_with_odd_batches(meta
 
 def test_layout_loss_reads_the_coarse_picture_not_the_detail(metadata_folder, tmp_path):
     grey = torch.zeros(2, 3, 64, 64)
-    checkerboard = torch.ones(64, 64).index_fill_(0, torch.arange(0, 64, 2), -1).expand(2, 3, 64, 64)  # stripes average to grey
+    stripes = torch.ones(64, 64).index_fill_(0, torch.arange(0, 64, 2), -1).expand(2, 3, 64, 64)  # one-pixel stripes average to grey
     darker_left = grey.clone()
     darker_left[..., :32] = -1
-    assert layout_loss(checkerboard, grey) < 1e-6 < 0.4 < layout_loss(darker_left, grey)
+    assert layout_loss(stripes, grey) < 1e-6 < 0.4 < layout_loss(darker_left, grey)
     run = tmp_path / "r"
     run_train("gan", "--data", metadata_folder, "--out", run, "--max-steps", "2", "--upsample", "nearest", "--layout-l1", "3",
               "--mode-seeking", "0.1", *FAST)
@@ -238,6 +238,9 @@ def test_layout_loss_reads_the_coarse_picture_not_the_detail(metadata_folder, tm
     assert [image.size for image in pipe("red cotton shirt", count=2, seed=0)] == [(64, 64)] * 2
     with pytest.raises(ValueError, match="choose one of transposed, nearest"):
         ConditionalGenerator(upsample="bilinear")
+    result = run_train("gan", "--arch", "dcgan", "--data", metadata_folder, "--out", tmp_path / "bad", "--upsample", "nearest",
+                       "--max-steps", "1", *FAST, check=False)
+    assert result.returncode == 2 and "dcgan" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_classifier_heads_learn_the_metadata_column_from_real_images(metadata_folder, tmp_path):
