@@ -216,10 +216,9 @@ class GANTask:
         noise = sample_noise(len(idx), self.noise_dim, g).to(device)
         mode_seeking = self.options["mode_seeking"] if self.conditional else 0.0
         half = len(idx) // 2
-        if mode_seeking:  # the second half repeats the first half's items (captions, labels) with other noise
-            idx = torch.cat([idx[:half], idx[:half], idx[2 * half:]])
-            cond = torch.cat([cond[:half], cond[:half], cond[2 * half:]])
-            real = torch.cat([real[:half], real[:half], real[2 * half:]])  # each fake's own caption's photo
+        if mode_seeking:  # the second half repeats the first half's items (captions, labels, photos) with other noise
+            rows = torch.cat([torch.arange(half), torch.arange(half), torch.arange(2 * half, len(idx))])
+            idx, cond, real = idx[rows], cond[rows.to(device)], real[rows.to(device)]
         layout_l1 = self.options.get("layout_l1", 0.0) if self.conditional else 0.0
         with acc.autocast():
             fake = self.G(noise, cond)
