@@ -50,12 +50,35 @@ class ConditionalBatchNorm(nn.Module):
 UPSAMPLING = ("transposed", "nearest")
 
 
+def fold_3x3(weight: torch.Tensor, dim: int) -> torch.Tensor:
+    """Along one axis, nearest ×2 then taps (a, b, c) = the 4-tap stride-2 transposed kernel
+    (c, b + c, a + b, a): an even output pixel reads its own input pixel through b + c and the one
+    before through a, an odd one its own through a + b and the next through c."""
+    a, b, c = weight.unbind(dim)
+    return torch.stack([c, b + c, a + b, a], dim)
+
+
+class NearestUpsampleConv(nn.Module):
+    """Nearest-neighbour ×2 upsampling then a 3×3 conv (no checkerboard pattern, Odena et al. 2016),
+    computed as the equal 4×4 stride-2 transposed conv whose taps are sums of the 3×3 kernel's: the
+    same outputs and gradients at 4/9 of the multiply-adds (every output pixel reads only 2×2 inputs)."""
+
+    def __init__(self, in_channels: int, out_channels: int, bias: bool):
+        super().__init__()
+        conv = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias)  # for its initialisation
+        self.weight, self.bias = conv.weight, conv.bias
+
+    def forward(self, x):
+        kernel = fold_3x3(fold_3x3(self.weight, 2), 3).transpose(0, 1)  # (in, out, 4, 4), as conv_transpose2d wants
+        return F.conv_transpose2d(x, kernel, self.bias, stride=2, padding=1)
+
+
 def upsampling_conv(in_channels: int, out_channels: int, upsample: str, bias: bool) -> nn.Module:
-    """×2: a 4×4 stride-2 transposed conv (DCGAN's, the cheapest on a CPU) or nearest-neighbour
-    upsampling then a 3×3 conv (no checkerboard pattern, Odena et al. 2016; 2.25× the multiply-adds)."""
+    """×2: a 4×4 stride-2 transposed conv (DCGAN's), or nearest-neighbour upsampling then a 3×3 conv
+    (the same cost, fewer free taps)."""
     if upsample == "transposed":
         return nn.ConvTranspose2d(in_channels, out_channels, 4, 2, 1, bias=bias)
-    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(in_channels, out_channels, 3, 1, 1, bias=bias))
+    return NearestUpsampleConv(in_channels, out_channels, bias)
 
 
 class UpBlock(nn.Module):
@@ -120,7 +143,9 @@ class MinibatchStd(nn.Module):
         g = min(self.group, n)
         if n % g:
             g = 1
-        std = x.view(g, -1, c, h, w).float().var(dim=0, unbiased=False).add(1e-8).sqrt().mean(dim=(1, 2, 3))
+        groups = x.float().view(g, -1, c, h, w)
+        # the variance written out: torch's var over this leading axis is ~5× slower on a CPU (a 5th of D's time)
+        std = (groups - groups.mean(dim=0)).square().mean(dim=0).add(1e-8).sqrt().mean(dim=(1, 2, 3))
         return torch.cat([x, std.to(x.dtype).view(-1, 1, 1, 1).repeat(g, 1, h, w)], dim=1)
 
 

@@ -17,7 +17,7 @@ from conftest import ROOT, make_class_folder, make_metadata_folder
 from core.checkpoints import CheckpointError, load_pretrained, load_training_state
 from core.data import ImageTextDataset
 from gan.generate import TextToProduct
-from gan.model import ConditionalGenerator, ProjectionDiscriminator
+from gan.model import ConditionalGenerator, MinibatchStd, NearestUpsampleConv, ProjectionDiscriminator
 from core.training import class_labels
 from gan.training import layout_loss, mode_seeking_loss
 
@@ -222,6 +222,29 @@ def test_mode_seeking_rewards_seeds_that_differ_and_trains_with_odd_batches(meta
               "--batch-size", "5", "--sample-every", "1000", "--log-every", "1")
     state = load_training_state(run / "state.safetensors")
     assert state["step"] == 2 and all(torch.isfinite(t).all() for t in state["task"]["G"].values() if t.is_floating_point())
+
+
+def test_nearest_upsampling_is_upsample_then_3x3_conv():
+    """`--upsample nearest` runs as a folded 4×4 transposed conv; it must compute what it says, gradients included."""
+    torch.manual_seed(0)
+    folded = NearestUpsampleConv(5, 7, bias=True).double()
+    plain = torch.nn.Sequential(torch.nn.Upsample(scale_factor=2, mode="nearest"), torch.nn.Conv2d(5, 7, 3, padding=1)).double()
+    plain[1].load_state_dict(folded.state_dict())
+    x = torch.randn(3, 5, 6, 9, dtype=torch.double, requires_grad=True)
+    y, y_plain = folded(x), plain(x)
+    assert y.shape == (3, 7, 12, 18) and torch.allclose(y, y_plain)
+    g = torch.randn_like(y)
+    for ours, theirs in zip(torch.autograd.grad(y, (x, folded.weight, folded.bias), g),
+                            torch.autograd.grad(y_plain, (x, plain[1].weight, plain[1].bias), g)):
+        assert torch.allclose(ours, theirs)
+
+
+def test_minibatch_std_appends_the_spread_within_each_group():
+    x = torch.randn(8, 3, 4, 4)
+    out = MinibatchStd(group=4)(x)
+    expected = x.view(4, 2, 3, 4, 4).std(dim=0, unbiased=False).mean(dim=(1, 2, 3))  # one value per member of a group
+    assert out.shape == (8, 4, 4, 4) and torch.equal(out[:, :3], x)
+    assert torch.allclose(out[:, 3], expected.repeat(4).view(8, 1, 1).expand(8, 4, 4), atol=1e-6)
 
 
 def test_layout_loss_reads_the_coarse_picture_not_the_detail(metadata_folder, tmp_path):
