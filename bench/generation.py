@@ -130,9 +130,9 @@ def latency_ms(pipe: TextToProduct, batch: int, repeats: int = 20) -> float:
 SHIPPED_RECIPE = ["--mode-seeking", "0.1", "--classify", "articleType", "baseColour"]  # as in checkpoints/gan-fashion64's card
 
 
-def training_speed(data_dir: str, batch: int, widths: list[tuple[int, ...]], steps: int = 6) -> dict[str, dict[str, float]]:
-    """Images/s of the sngan loop at each generator width in `widths` and of the dcgan loop, in full
-    precision and, where it differs, in train.py's default precision."""
+def training_speed(data_dir: str, batch: int, generators: list[tuple[tuple[int, ...], str]], steps: int = 6) -> dict[str, dict[str, float]]:
+    """Images/s of the sngan loop for each generator (widths, upsampling) in `generators` and of the
+    dcgan loop, in full precision and, where it differs, in train.py's default precision."""
     from accelerate.state import AcceleratorState
 
     from core.devices import default_mixed_precision, make_accelerator
@@ -142,9 +142,10 @@ def training_speed(data_dir: str, batch: int, widths: list[tuple[int, ...]], ste
     data = ImageTextDataset(data_dir, 64, "train", limit=1024, progress=False)
     speeds = {}
     for precision in dict.fromkeys(("no", default_mixed_precision())):
-        for arch, channels in [*(("sngan", c) for c in widths), ("dcgan", None)]:
+        for arch, (channels, upsample) in [*(("sngan", g) for g in generators), ("dcgan", (None, None))]:
             # train.py's defaults plus the shipped recipe, with the augmentation the full 40k-image runs use (not the small-data one)
-            recipe = ["--augment", "translation", *SHIPPED_RECIPE, "--channels", *map(str, channels)] if arch == "sngan" else ["--augment", ""]
+            recipe = (["--augment", "translation", *SHIPPED_RECIPE, "--channels", *map(str, channels), "--upsample", upsample]
+                      if arch == "sngan" else ["--augment", ""])
             options = vars(build_parser().parse_args(["gan", "--data", data_dir, "--out", "-", "--arch", arch, "--batch-size", str(batch), *recipe]))
             options["out"] = None  # no caption cache on disk for a timing run
             AcceleratorState._reset_state()  # Accelerate keeps one precision per process otherwise
@@ -153,7 +154,7 @@ def training_speed(data_dir: str, batch: int, widths: list[tuple[int, ...]], ste
             started = time.perf_counter()
             for step in range(1, steps + 1):
                 task.train_step(step)
-            label = f"sngan {'-'.join(map(str, channels))}" if channels else arch
+            label = f"sngan {'-'.join(map(str, channels))}" + (f" {upsample}" if upsample != "transposed" else "") if channels else arch
             speeds.setdefault(precision, {})[label] = batch * steps / (time.perf_counter() - started)
     return speeds
 
@@ -176,12 +177,12 @@ def main(argv=None):
     protocol = Protocol(args.data, real=args.real, probe_train=args.probe_train)
     probes = {c: protocol.probes[c] for c in SHOWN}
     results = {"protocol": {"real": protocol.n, "floor_fd": protocol.floor_fd, "ceiling": {c: p.ceiling for c, p in probes.items()}}, "models": {}}
-    widths = []  # each sngan model's generator widths, for --train-speed
+    generators = []  # each sngan model's (widths, upsampling), for --train-speed
     for spec in args.model:
         name, folder = spec.split("=", 1)
         pipe = TextToProduct.from_pretrained(folder, device="cpu")
         if pipe.info.get("arch") == "sngan":
-            widths.append(tuple(pipe.generator.config.channels))
+            generators.append((tuple(pipe.generator.config.channels), pipe.generator.config.upsample))
         print(f"{name}: generating {protocol.n} images…", flush=True)
         feats = cached_features(pipe.one_per_prompt(protocol.captions), "generated")
         row = {"fd": protocol.fd(feats)}
@@ -199,7 +200,8 @@ def main(argv=None):
     if args.train_speed:
         from gan.training import generator_channels
 
-        results["train_images_per_s"] = training_speed(args.data, args.batch_size, list(dict.fromkeys([generator_channels(64, None), *widths])))
+        shipped_recipe = (generator_channels(64, None), "transposed")
+        results["train_images_per_s"] = training_speed(args.data, args.batch_size, list(dict.fromkeys([shipped_recipe, *generators])))
 
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
