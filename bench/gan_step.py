@@ -72,7 +72,7 @@ def main(argv=None):
             options["out"] = None  # no caption cache on disk for a timing run
             task = GANTask(options, data, accelerator)
             if variant == "plain modules":
-                with_plain_modules(task._unwrapped(task.G)), with_plain_modules(task._unwrapped(task.D))
+                with_plain_modules(accelerator.unwrap_model(task.G)), with_plain_modules(accelerator.unwrap_model(task.D))
             task.train_step(0)
             tasks[variant] = task
         times = {variant: [] for variant in tasks}

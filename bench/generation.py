@@ -57,6 +57,7 @@
     python train.py gan --data ../shared/data/fashion-products --out runs/gan-half-ms50-nearest-l1w3-30 --channels 256 128 64 32 \\
         --augment "" --lr-g 8e-4 --lr-d 8e-4 --seed 0 --upsample nearest --layout-l1 3 \\
         --checkpoint-every 200 --sample-every 200 --mode-seeking 0.5 --classify articleType baseColour --max-minutes 30
+    # README's short-budget command since session 44; its repeats: --seed 1 / --seed 2 with --out runs/gan-half-ms50-nearest-l1w3-s1-30 / -s2-30
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
     # its repeat: the same with --seed 1 --out runs/gan-dcgan-bf16-s1
@@ -154,7 +155,7 @@ def training_speed(data_dir: str, batch: int, generators: list[tuple[tuple[int, 
             started = time.perf_counter()
             for step in range(1, steps + 1):
                 task.train_step(step)
-            label = f"sngan {'-'.join(map(str, channels))}" + (f" {upsample}" if upsample != "transposed" else "") if channels else arch
+            label = arch if arch == "dcgan" else f"sngan {'-'.join(map(str, channels))}" + ("" if upsample == "transposed" else f" {upsample}")
             speeds.setdefault(precision, {})[label] = batch * steps / (time.perf_counter() - started)
     return speeds
 
@@ -200,8 +201,8 @@ def main(argv=None):
     if args.train_speed:
         from gan.training import generator_channels
 
-        shipped_recipe = (generator_channels(64, None), "transposed")
-        results["train_images_per_s"] = training_speed(args.data, args.batch_size, list(dict.fromkeys([shipped_recipe, *generators])))
+        shipped_generator = (generator_channels(64, None), "transposed")
+        results["train_images_per_s"] = training_speed(args.data, args.batch_size, list(dict.fromkeys([shipped_generator, *generators])))
 
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
