@@ -31,11 +31,9 @@ from train import build_parser  # noqa: E402
 class VarMinibatchStd(MinibatchStd):
     """The same feature through `torch.var`, as it was computed before."""
 
-    def forward(self, x):
-        n, c, h, w = x.shape
-        g = min(self.group, n) if n % min(self.group, n) == 0 else 1
-        std = x.view(g, -1, c, h, w).float().var(dim=0, unbiased=False).add(1e-8).sqrt().mean(dim=(1, 2, 3))
-        return torch.cat([x, std.to(x.dtype).view(-1, 1, 1, 1).repeat(g, 1, h, w)], dim=1)
+    @staticmethod
+    def group_std(groups: torch.Tensor) -> torch.Tensor:
+        return groups.var(dim=0, unbiased=False).add(1e-8).sqrt().mean(dim=(1, 2, 3))
 
 
 def with_plain_modules(model: nn.Module) -> nn.Module:

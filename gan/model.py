@@ -143,10 +143,14 @@ class MinibatchStd(nn.Module):
         g = min(self.group, n)
         if n % g:
             g = 1
-        groups = x.float().view(g, -1, c, h, w)
-        # the variance written out: torch's var over this leading axis is ~5× slower on a CPU (a 5th of D's time)
-        std = (groups - groups.mean(dim=0)).square().mean(dim=0).add(1e-8).sqrt().mean(dim=(1, 2, 3))
+        std = self.group_std(x.float().view(g, -1, c, h, w))
         return torch.cat([x, std.to(x.dtype).view(-1, 1, 1, 1).repeat(g, 1, h, w)], dim=1)
+
+    @staticmethod
+    def group_std(groups: torch.Tensor) -> torch.Tensor:
+        """(g, n/g, c, h, w) → (n/g,): the standard deviation across the g groups, averaged over features.
+        The variance is written out: torch's var over this leading axis is ~5× slower on a CPU (a fifth of D's time)."""
+        return (groups - groups.mean(dim=0)).square().mean(dim=0).add(1e-8).sqrt().mean(dim=(1, 2, 3))
 
 
 class ProjectionDiscriminator(ModelMixin, ConfigMixin):
