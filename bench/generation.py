@@ -60,7 +60,8 @@
     # README's short-budget command since session 44; its repeats: --seed 1 / --seed 2 with --out runs/gan-half-ms50-nearest-l1w3-s1-30 / -s2-30
     # and with two more classifier heads: the same with --classify articleType baseColour gender usage --out runs/race-heads4-s0
     # session 46's six-minute pilots: the same with --max-minutes 6 --out runs/pilot46-NAME, as it is (base) and with
-    # --feature-matching 3 / 10, --d-reconstruct 1 or --d-every 2 (options on branch experiment/pilots-session46, README)
+    # --feature-matching 3 / 10, --d-reconstruct 1 or --d-every 2 (options on branch experiment/pilots-session46, README),
+    # each measured with --model base=runs/pilot46-base/export --model NAME=runs/pilot46-NAME/export
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
     # its repeat: the same with --seed 1 --out runs/gan-dcgan-bf16-s1
