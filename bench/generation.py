@@ -62,6 +62,7 @@
     # session 46's six-minute pilots: the same with --max-minutes 6 --out runs/pilot46-NAME, as it is (base) and with
     # --feature-matching 3 / 10, --d-reconstruct 1 or --d-every 2 (options on branch experiment/pilots-session46, README),
     # each measured with --model base=runs/pilot46-base/export --model NAME=runs/pilot46-NAME/export
+    # and the --d-reconstruct 1 race: the short-budget command with that option --out runs/race46-ssd1-s0 (branch's code)
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
     # its repeat: the same with --seed 1 --out runs/gan-dcgan-bf16-s1
