@@ -63,6 +63,8 @@
     # --feature-matching 3 / 10, --d-reconstruct 1 or --d-every 2 (options on branch experiment/pilots-session46, README),
     # each measured with --model base=runs/pilot46-base/export --model NAME=runs/pilot46-NAME/export
     # and the --d-reconstruct 1 race: the short-budget command with that option --out runs/race46-ssd1-s0 (branch's code)
+    # session 47's faster machine: the short-budget command --out runs/race47seq-ours-s0, then the DCGAN command below with
+    # --seed 0 --out runs/race47seq-dcgan-s0, each alone; and the same pair at once with OMP_NUM_THREADS=1 --out runs/race47-…-s0
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
     # its repeat: the same with --seed 1 --out runs/gan-dcgan-bf16-s1
