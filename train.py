@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     gan.add_argument("--augment", default=None,
                      help="DiffAugment policy; default: none for dcgan, for sngan translation,color,cutout under "
                           "10k images (small data needs it) and translation alone above (colour jitter would blur colour conditioning)")
+    gan.add_argument("--ada-target", type=float, default=0.0, metavar="R",
+                     help="adaptive augmentation (ADA): apply the --augment policy to each image with a probability that rises "
+                          "while the mean sign of D's scores on real images is above R (the paper's 0.6) and falls below it; "
+                          "0 applies it always")
     gan.add_argument("--caption-template", default=DEFAULT_TEMPLATE,
                      help="caption built from metadata columns, used instead of the real one with --template-probability")
     gan.add_argument("--template-probability", type=float, default=0.25)

@@ -66,6 +66,9 @@
     # session 47's faster machine: the short-budget command --out runs/race47seq-ours-s0, then the DCGAN command below with
     # --seed 0 --out runs/race47seq-dcgan-s0, each alone; and the same pair at once with OMP_NUM_THREADS=1 --out runs/race47-…-s0
     # and the short-budget command with --augment translation instead of --augment "" --out runs/race47seq-ours-aug-s0, alone
+    # session 50 (each alone, one after another): the DCGAN command below with --seed 0 --out runs/race50-dcgan-s0; the
+    # short-budget command with --augment translation --ada-target 0.6 instead of --augment "" --out runs/race50-ada-s0;
+    # the short-budget command as it is --out runs/race50-plain-s0
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
     # its repeat: the same with --seed 1 --out runs/gan-dcgan-bf16-s1

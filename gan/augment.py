@@ -1,6 +1,11 @@
 """Differentiable augmentation (Zhao et al. 2020): the same random transform is applied to real and
 generated images before the discriminator, so D cannot overfit a small dataset and G still gets
-gradients through it. Policies: color, translation, cutout (comma-separated)."""
+gradients through it. Policies: color, translation, cutout (comma-separated).
+
+Adaptive augmentation (ADA, Karras et al. 2020): each image is augmented with a probability p that
+training raises while the discriminator is too sure of the real images (the mean sign of its scores
+on them above a target) and lowers otherwise, so a run that sees few images per picture trains
+unaugmented and one that sees many gets the augmentation it needs when it needs it."""
 from __future__ import annotations
 
 import torch
@@ -41,10 +46,27 @@ def _cutout(x, g, ratio=0.5):
     return x * (~hole).unsqueeze(1).to(x)
 
 
-def diff_augment(x: torch.Tensor, policy: str, generator: torch.Generator) -> torch.Tensor:
+ADA_IMAGES = 500_000  # p can climb from 0 to 1 over this many real images (the paper's speed)
+
+
+def diff_augment(x: torch.Tensor, policy: str, generator: torch.Generator, probability: float = 1.0) -> torch.Tensor:
+    """`x` with the policy's transforms, each image transformed with `probability` (else left as it is)."""
+    if probability <= 0:
+        return x
+    augmented = x
     for name in filter(None, policy.split(",")):
-        x = {"color": _color, "translation": _translation, "cutout": _cutout}[name](x, generator)
-    return x
+        augmented = {"color": _color, "translation": _translation, "cutout": _cutout}[name](augmented, generator)
+    if probability >= 1:
+        return augmented
+    chosen = torch.rand(len(x), 1, 1, 1, generator=generator).to(x.device) < probability
+    return torch.where(chosen, augmented, x)
+
+
+def adapted_probability(probability: float, real_sign: float, target: float, images: int) -> float:
+    """ADA's update after `images` real images whose scores had mean sign `real_sign`: up when the
+    discriminator calls more of the real images real than `target` says it should, down otherwise."""
+    step = images / ADA_IMAGES if real_sign > target else -images / ADA_IMAGES
+    return min(max(probability + step, 0.0), 1.0)
 
 
 def check_policy(policy: str) -> str:

@@ -11,7 +11,8 @@ def gan_card(info: dict, options: dict) -> str:
     architecture = ("noise (128) + projected MiniLM text embedding → transposed-conv generator with conditional BatchNorm; "
                     "projection discriminator (spectral norm, BatchNorm, minibatch stddev), hinge loss, "
                     f"Adam {options['lr_g']}/{options['lr_d']} betas {tuple(options['betas'])}, EMA generator, "
-                    f"DiffAugment ({options['augment'] or 'none'})"
+                    f"DiffAugment ({options['augment'] or 'none'}"
+                    + (f", adaptive: ADA target {options['ada_target']}" if options.get("ada_target") else "") + ")"
                     + (f", mode-seeking term (MSGAN, weight {options['mode_seeking']})" if options.get("mode_seeking") else "")
                     + (f", discriminator classifier heads for {' and '.join(options['classify'])} (AC-GAN, weight {options['classify_weight']})"
                        if options.get("classify") else "")) if sngan else "DCGAN (Radford et al. 2015), unconditional, BCE loss"

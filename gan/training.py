@@ -1,8 +1,8 @@
 """One GAN training step and everything the Trainer needs from a GAN (state, samples, export).
 
 `sngan` (ours): conditional generator + projection discriminator, hinge loss, spectral norm,
-EMA generator, DiffAugment, optionally mode seeking and AC-GAN classifier heads. `dcgan`: the
-classic baseline, BCE loss, unconditional, no EMA.
+EMA generator, DiffAugment (optionally adaptive, ADA), optionally mode seeking and AC-GAN
+classifier heads. `dcgan`: the classic baseline, BCE loss, unconditional, no EMA.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from core.checkpoints import export_pretrained, load_pretrained
 from core.data import ImageTextDataset
 from core.text import EMBEDDING_DIM, caption_embeddings, encode_text
 from core.training import batch_indices, class_labels, classification_loss, config_differences, model_config, step_generator
-from gan.augment import check_policy, diff_augment
+from gan.augment import adapted_probability, check_policy, diff_augment
 from gan.card import DISCRIMINATOR, discriminator_card, gan_card
 from gan.model import ARCHITECTURES
 from gan.generate import sample_noise
@@ -70,6 +70,12 @@ class GANTask:
         self.batch_size = options["batch_size"]
         self.seed = options["seed"]
         self.policy = check_policy(options["augment"])
+        self.ada_target = options.get("ada_target", 0.0)
+        if not 0 <= self.ada_target < 1:
+            raise ValueError(f"--ada-target is a mean sign of D's real scores, from 0 (off) to below 1 (got {self.ada_target})")
+        if self.ada_target and not self.policy:
+            raise ValueError("--ada-target adapts how often the --augment policy is applied; name one (e.g. --augment translation)")
+        self.augment_p = 0.0 if self.ada_target else 1.0
         self.images = data.images
         self.conditional = self.arch == "sngan" and data.has_captions
         self.sample_prompts: list[str] = []
@@ -193,7 +199,8 @@ class GANTask:
                 use_alt = torch.rand(len(idx), 1, generator=g) < self.options["template_probability"]
                 cond = torch.where(use_alt, self.cond_alt[idx], cond)
             cond = cond.to(device)
-        augment = lambda x: diff_augment(x, self.policy, g) if self.policy else x
+        p = self.augment_p
+        augment = lambda x: diff_augment(x, self.policy, g, p) if self.policy else x
 
         # Discriminator: real and generated batches in separate passes (as in DCGAN; keeps BN honest).
         with torch.no_grad(), acc.autocast():
@@ -203,6 +210,9 @@ class GANTask:
             scores, loss_cls_real = self._judge(self.D, augment(real), cond, idx)
             loss_real = self._d_loss(scores, real=True) + self.classify_weight * loss_cls_real
         acc.backward(loss_real)
+        if self.ada_target:  # every process must agree on p: the sign is averaged over all of them
+            real_sign = acc.reduce(scores.detach().float().sign().mean(), "mean").item()
+            self.augment_p = adapted_probability(self.augment_p, real_sign, self.ada_target, len(idx) * acc.num_processes)
         with acc.autocast():
             loss_fake = self._d_loss(self.D(augment(fake.detach()), cond), real=False)
         acc.backward(loss_fake)
@@ -239,6 +249,8 @@ class GANTask:
         logs = {"loss_d": (loss_real + loss_fake).item(), "loss_g": loss_g.item()}
         if self.classify_weight:
             logs.update(cls_real=loss_cls_real.item(), cls_fake=loss_cls_fake.item())
+        if self.ada_target:
+            logs.update(augment_p=p, real_sign=real_sign)
         return logs
 
     def scale_learning_rates(self, factor: float) -> None:
@@ -267,6 +279,8 @@ class GANTask:
         }
         if self.G_ema is not None:
             state["G_ema"] = self.G_ema.state_dict()
+        if self.ada_target:
+            state["augment_p"] = torch.tensor(self.augment_p, dtype=torch.float64)
         return state
 
     def load_state_dict(self, state: dict) -> None:
@@ -274,6 +288,8 @@ class GANTask:
         self._unwrapped(self.D).load_state_dict(state["D"])
         self.opt_G.load_state_dict(state["opt_G"])
         self.opt_D.load_state_dict(state["opt_D"])
+        if self.ada_target and "augment_p" in state:  # (a run started without --ada-target starts its p at 0)
+            self.augment_p = float(state["augment_p"])
         if self.G_ema is not None:
             self.G_ema.load_state_dict(state["G_ema"])
 

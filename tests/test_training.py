@@ -19,6 +19,7 @@ from core.data import ImageTextDataset
 from gan.generate import TextToProduct
 from gan.model import ConditionalGenerator, MinibatchStd, NearestUpsampleConv, ProjectionDiscriminator
 from core.training import class_labels
+from gan.augment import ADA_IMAGES, adapted_probability, diff_augment
 from gan.training import layout_loss, mode_seeking_loss
 
 FAST = ["--batch-size", "4", "--sample-every", "1000", "--log-every", "1"]
@@ -76,13 +77,15 @@ def _states_equal(a, b, path="state"):
         assert a == b, f"{path}: {a} != {b}"
 
 
-@pytest.mark.parametrize("model", ["gan", "vae", "sr", "tone", "style", "segment"])
+@pytest.mark.parametrize("model", ["gan", "gan-ada", "vae", "sr", "tone", "style", "segment"])
 def test_killed_run_resumes_exactly(model, metadata_folder, tmp_path):
     steps = 8
-    photos = {"sr": ["--resolution", "64", "--crop", "32"], "tone": ["--resolution", "64", "--crop", "64"],
-              "style": ["--resolution", "64", "--crop", "32", "--styles", metadata_folder],
-              "segment": ["--resolution", "64", "--crop", "64", "--backgrounds", metadata_folder, "--photo-fraction", "0.5"]}.get(model, [])
-    common = [model, "--data", metadata_folder, "--checkpoint-every", "2", *FAST, *photos]
+    model, _, variant = model.partition("-")
+    extra = {"ada": ["--augment", "translation", "--ada-target", "0.6"],  # the augmentation probability is state too
+             "sr": ["--resolution", "64", "--crop", "32"], "tone": ["--resolution", "64", "--crop", "64"],
+             "style": ["--resolution", "64", "--crop", "32", "--styles", metadata_folder],
+             "segment": ["--resolution", "64", "--crop", "64", "--backgrounds", metadata_folder, "--photo-fraction", "0.5"]}.get(variant or model, [])
+    common = [model, "--data", metadata_folder, "--checkpoint-every", "2", *FAST, *extra]
     run_train(*common, "--out", tmp_path / "straight", "--max-steps", steps)
 
     killed = tmp_path / "killed"
@@ -99,7 +102,8 @@ def test_killed_run_resumes_exactly(model, metadata_folder, tmp_path):
     out = run_train(*common, "--out", killed, "--max-steps", steps, "--resume")
     assert f"resumed {killed} at step {interrupted_at}" in out.stdout
     straight, resumed = load_training_state(tmp_path / "straight" / "state.safetensors"), load_training_state(killed / "state.safetensors")
-    assert set(straight["task"]) == ({"G", "D", "G_ema", "opt_G", "opt_D"} if model == "gan" else {"model", "optimizer"})
+    gan_state = {"G", "D", "G_ema", "opt_G", "opt_D"} | ({"augment_p"} if variant else set())
+    assert set(straight["task"]) == (gan_state if model == "gan" else {"model", "optimizer"})
     assert resumed["step"] == steps
     _states_equal(straight, resumed)
     lines = [json.loads(line) for line in (killed / "metrics.jsonl").read_text().splitlines()]
@@ -417,10 +421,30 @@ def test_two_process_accelerate_run(tmp_path):
                           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29533",
                           str(ROOT / "train.py"), "gan", "--data", str(folder), "--out", str(tmp_path / "r"),
                           "--max-steps", "3", "--checkpoint-every", "2", "--classify", "baseColour", "--mode-seeking", "0.1",
-                          "--max-minutes", "10", "--lr-decay", "0.5", *FAST],
+                          "--max-minutes", "10", "--lr-decay", "0.5", "--augment", "translation", "--ada-target", "0.6", *FAST],
                          capture_output=True, text=True, timeout=300, env=ENV, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "× 2" in out.stdout
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert summary["images_seen"] == 3 * 4 * 2
     assert (tmp_path / "r" / "export" / "diffusion_pytorch_model.safetensors").is_file()
+
+
+def test_adaptive_augmentation_follows_the_discriminators_confidence():
+    images = torch.linspace(-1, 1, 8 * 3 * 16 * 16).reshape(8, 3, 16, 16)
+    assert diff_augment(images, "translation", torch.Generator().manual_seed(0), probability=0.0) is images
+    mixed = diff_augment(images, "translation", torch.Generator().manual_seed(0), probability=0.5)
+    untouched = [torch.equal(a, b) for a, b in zip(mixed, images)]
+    assert any(untouched) and not all(untouched)   # each image on its own coin
+
+    # ADA: a discriminator that calls 90 % of the real batch real gets more augmentation, one at 20 % less
+    assert adapted_probability(0.1, real_sign=0.8, target=0.6, images=ADA_IMAGES // 10) == pytest.approx(0.2)
+    assert adapted_probability(0.1, real_sign=-0.6, target=0.6, images=ADA_IMAGES // 10) == pytest.approx(0.0)
+    assert adapted_probability(0.0, real_sign=-1.0, target=0.6, images=64) == 0.0    # never below 0
+    assert adapted_probability(1.0, real_sign=1.0, target=0.6, images=64) == 1.0     # nor above 1
+
+
+def test_adaptive_augmentation_needs_a_policy(metadata_folder, tmp_path):
+    out = run_train("gan", "--data", metadata_folder, "--out", tmp_path / "r", "--max-steps", "1", "--augment", "",
+                    "--ada-target", "0.6", *FAST, check=False)
+    assert out.returncode == 2 and "--ada-target" in out.stderr
