@@ -1,7 +1,8 @@
 """Slider-direction recipes side by side: the shipped class-mean boundaries against the alternatives
 tried on the way, judged by `bench/latent.py`'s direction measure (same starts, probes, +2σ and +1).
 
-    python bench/directions.py --data ../shared/data/fashion-products      # ~75 minutes on 2 CPU cores (classifier-guided ~30)
+    python bench/directions.py --data ../shared/data/fashion-products      # ~110 minutes on 2 CPU cores (classifier-guided ~30)
+    python bench/directions.py --data ../shared/data/fashion-products --models gan --recipes class-mean caption-swap   # a few, ~10
 
 Each recipe gives the named directions a new normal; everything after is the shipped pipeline
 (`latent.directions`: colour made orthogonal to the category boundaries, σ and the class-gap unit
@@ -9,11 +10,18 @@ from the same 12,000 training latents); principal directions are unchanged. Reci
 - class-mean: the shipped one (the difference of the two class means), recomputed;
 - sigma-half: that difference multiplied by Σ^½, the square root of the latents' covariance, so a
   slider leans on the axes the data spread along;
+- sigma: the same with Σ itself (the opposite of LDA's Σ⁻¹, which leans on the axes the decoders ignore);
 - label-head (VAE only): the VAE's label head row for the value minus its column's mean row
   (close to a logistic-regression normal);
 - within-category: gender and usage as the mean difference between products with and without the
   value inside each articleType, averaged with weights n₊n₋/(n₊+n₋), so the category is held fixed;
 - category-free: gender and usage made orthogonal to the category boundaries, as colour is;
+- caption-swap (GAN only): the mean change in w when one attribute is swapped in a description
+  written from the metadata ("Men Casual Navy Blue Shirts" → "Men Casual Red Shirts"), over training
+  items with another value: the direction the generator learned for the words, free of what merely
+  co-occurs with the value in the catalog (red products are more often women's);
+- gan-pairs (VAE only): the same swap drawn by the shipped GAN, each pair from one noise, and
+  encoded by the VAE: the mean change in μ between the two images;
 - classifier-guided: each normal learned through the decoder: starting from the class-mean one, Adam moves it
   so that +2σ along it raises an image classifier's log-probability of the value on training starts
   without the value (colour: also keeping that classifier's category distribution, inside the
@@ -44,7 +52,8 @@ sys.path.insert(0, str(ROOT))
 from bench.latent import directions as judge  # noqa: E402
 from core.checkpoints import atomic_path  # noqa: E402
 from core.evaluation import CACHE, Protocol  # noqa: E402
-from latent.directions import boundary, conditioned, dataset_latents, has_value, orthogonal_to, slider_scales  # noqa: E402
+from latent.directions import ATTRIBUTES, boundary, conditioned, dataset_latents, has_value, orthogonal_to, slider_scales  # noqa: E402
+from latent.space import load_space  # noqa: E402
 from latent.studio import Studio  # noqa: E402
 
 HELD_BY_CATEGORY = ("gender", "usage")   # the columns the within-category and category-free recipes change
@@ -57,9 +66,9 @@ class Labelled:
     latents: torch.Tensor
     names: list[str]
     members: list[torch.Tensor]
-    categories: list[str | None]
     vocabulary: dict[str, list[str]]   # of HEAD_COLUMNS, as `train.py vae --classify` numbers the label head's classes
     full_latents: torch.Tensor          # all coordinates, the noise part of a GAN's w included
+    attributes: list[dict[str, str]]    # each item's metadata
 
     def columns(self, *wanted: str) -> list[int]:
         return [i for i, n in enumerate(self.names) if n.split("=", 1)[0] in wanted]
@@ -69,11 +78,18 @@ def class_mean(data: Labelled, studio: Studio) -> torch.Tensor:
     return torch.stack([boundary(data.latents, m) for m in data.members])
 
 
-def sigma_half(data: Labelled, studio: Studio) -> torch.Tensor:
+def covariance_power(data: Labelled, power: float) -> torch.Tensor:
     centred = data.latents - data.latents.mean(0)
     values, vectors = torch.linalg.eigh(centred.T @ centred / (len(centred) - 1))
-    root = vectors @ torch.diag(values.clamp_min(0).sqrt()) @ vectors.T
-    return F.normalize(class_mean(data, studio) @ root, dim=1)
+    return vectors @ torch.diag(values.clamp_min(0).pow(power)) @ vectors.T
+
+
+def sigma_half(data: Labelled, studio: Studio) -> torch.Tensor:
+    return F.normalize(class_mean(data, studio) @ covariance_power(data, 0.5), dim=1)
+
+
+def sigma(data: Labelled, studio: Studio) -> torch.Tensor:
+    return F.normalize(class_mean(data, studio) @ covariance_power(data, 1.0), dim=1)
 
 
 def label_head(data: Labelled, studio: Studio) -> torch.Tensor | None:
@@ -95,8 +111,8 @@ def label_head(data: Labelled, studio: Studio) -> torch.Tensor | None:
 def within_category(data: Labelled, studio: Studio) -> torch.Tensor:
     normals = class_mean(data, studio)
     groups = defaultdict(list)
-    for j, category in enumerate(data.categories):
-        groups[category].append(j)
+    for j, attributes in enumerate(data.attributes):
+        groups[attributes.get("articleType")].append(j)
     for i in data.columns(*HELD_BY_CATEGORY):
         total = torch.zeros(data.latents.shape[1])
         for rows in map(torch.tensor, groups.values()):
@@ -115,6 +131,44 @@ def category_free(data: Labelled, studio: Studio) -> torch.Tensor:
     for i in data.columns(*HELD_BY_CATEGORY):
         normals[i] = orthogonal_to(normals[i], category)
     return normals
+
+
+def describe(attributes: dict[str, str]) -> str:
+    return " ".join(attributes[c] for c in ("gender", "usage", "baseColour", "articleType"))
+
+
+def swapped_descriptions(data: Labelled, per_value: int):
+    """Per named value: descriptions of up to `per_value` training items with another value, and the
+    same descriptions with the value swapped in ("Men Casual Navy Blue Shirts" → "Men Casual Red Shirts")."""
+    complete = [j for j, a in enumerate(data.attributes) if all(a.get(c) for c in ATTRIBUTES)]
+    generator = torch.Generator().manual_seed(0)
+    for name in tqdm(data.names, desc="swapped descriptions", mininterval=10):
+        column, value = name.split("=", 1)
+        others = [j for j in complete if data.attributes[j][column] != value]
+        chosen = [others[k] for k in torch.randperm(len(others), generator=generator)[:per_value].tolist()]
+        yield [describe(data.attributes[j]) for j in chosen], [describe({**data.attributes[j], column: value}) for j in chosen]
+
+
+def caption_swap(data: Labelled, studio: Studio, per_value: int = 2000) -> torch.Tensor | None:
+    space = studio.space
+    if not getattr(space, "conditional", False):
+        return None
+    text_part = lambda prompts: space.map(torch.zeros(len(prompts), space.model.config.noise_dim), prompts)[:, space.attribute_dims]
+    return torch.stack([F.normalize((text_part(after) - text_part(before)).mean(0), dim=0)
+                        for before, after in swapped_descriptions(data, per_value)])
+
+
+def gan_pairs(data: Labelled, studio: Studio, gan: str, per_value: int = 500) -> torch.Tensor | None:
+    space = studio.space
+    if not space.can_encode:
+        return None
+    generator_space = load_space(gan, "cpu")
+    normals = []
+    for before, after in swapped_descriptions(data, per_value):
+        noise = torch.randn(len(before), generator_space.model.config.noise_dim, generator=torch.Generator().manual_seed(0))
+        encoded = [space.encode_pixels(generator_space.decode(generator_space.map(noise, prompts))) for prompts in (before, after)]
+        normals.append(F.normalize((encoded[1] - encoded[0]).mean(0), dim=0))
+    return torch.stack(normals)
 
 
 class AttributeClassifier(nn.Module):
@@ -233,8 +287,9 @@ def classifier_guided(data: Labelled, studio: Studio, protocol: Protocol, steps:
     return normals
 
 
-RECIPES = {"class-mean": class_mean, "sigma-half": sigma_half, "label-head": label_head,
-           "within-category": within_category, "category-free": category_free, "classifier-guided": classifier_guided}
+RECIPES = {"class-mean": class_mean, "sigma-half": sigma_half, "sigma": sigma, "label-head": label_head,
+           "within-category": within_category, "category-free": category_free, "caption-swap": caption_swap,
+           "gan-pairs": gan_pairs, "classifier-guided": classifier_guided}
 
 
 def with_recipe(studio: Studio, data: Labelled, recipe, shipped_step: bool = False) -> Studio | None:
@@ -259,9 +314,9 @@ def labelled_latents(studio: Studio, protocol: Protocol) -> Labelled:
     latents, _, items = dataset_latents(studio.space, protocol.train, 12_000, 0)
     names = [n for n in studio.directions.names if "=" in n]
     members = [has_value(protocol.train, items, n) for n in names]
-    categories = [protocol.train.attributes[i].get("articleType") for i in items]
     vocabulary = protocol.train.vocabulary(HEAD_COLUMNS)
-    return Labelled(latents[:, studio.space.attribute_dims], names, members, categories, vocabulary, latents)
+    attributes = [protocol.train.attributes[i] for i in items]
+    return Labelled(latents[:, studio.space.attribute_dims], names, members, vocabulary, latents, attributes)
 
 
 def main(argv=None):
@@ -269,6 +324,7 @@ def main(argv=None):
     parser.add_argument("--data", required=True)
     parser.add_argument("--vae", default=str(ROOT / "checkpoints" / "vae-fashion64"))
     parser.add_argument("--gan", default=str(ROOT / "checkpoints" / "gan-fashion64"))
+    parser.add_argument("--models", nargs="+", default=["vae", "gan"], choices=["vae", "gan"])
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--starts", type=int, default=100, help="starting points per direction")
     parser.add_argument("--shipped-step", action="store_true", help="named sliders step as far as the shipped ones (changes only the +1 columns)")
@@ -276,11 +332,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     protocol = Protocol(args.data)
     results = {}
-    for model, folder in (("vae", args.vae), ("gan", args.gan)):
-        studio = Studio.from_pretrained(folder, device="cpu")
+    folders = {"vae": args.vae, "gan": args.gan}
+    for model in args.models:
+        studio = Studio.from_pretrained(folders[model], device="cpu")
         data = labelled_latents(studio, protocol)
         for name in args.recipes:
-            recipe = partial(classifier_guided, protocol=protocol) if name == "classifier-guided" else RECIPES[name]
+            recipe = {"classifier-guided": partial(classifier_guided, protocol=protocol),
+                      "gan-pairs": partial(gan_pairs, gan=args.gan)}.get(name, RECIPES[name])
             edited = with_recipe(studio, data, recipe, args.shipped_step)
             if edited is not None:
                 print(f"{model}: {name}…", flush=True)

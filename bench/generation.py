@@ -69,6 +69,8 @@
     # session 50 (each alone, one after another): the DCGAN command below with --seed 0 --out runs/race50-dcgan-s0; the
     # short-budget command with --augment translation --ada-target 0.6 instead of --augment "" --out runs/race50-ada-s0;
     # the short-budget command as it is --out runs/race50-plain-s0
+    # session 51 (alone, one after the other): the session-50 ADA command with --seed 1 --out runs/race51-ada-s1, then the
+    # DCGAN command below with --seed 1 --out runs/race51-dcgan-s1
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
     # its repeat: the same with --seed 1 --out runs/gan-dcgan-bf16-s1

@@ -10,8 +10,9 @@
   respond to (+2σ on the VAE's "Red": red pixels 1.6 % → 4.2 % with a logistic normal, → 10.7 %
   with the class-mean one). Colour directions are made orthogonal to the category directions
   (InterFaceGAN's conditional manipulation) so "more red" does not turn a shirt into a bag.
-  `bench/directions.py` measures the other recipes tried (Σ^½-weighted, the VAE's label head,
-  gender and usage within each category) beside this one.
+  `bench/directions.py` measures the other recipes tried (Σ^½- and Σ-weighted, the VAE's label head,
+  gender and usage within each category, attributes swapped in descriptions, learned through a
+  classifier) beside this one.
 
 A slider's unit is the latent distance one step moves. Principal sliders step by σ, the spread of
 the data along the axis. A named slider steps by its class gap, the distance between the means of
