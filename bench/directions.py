@@ -52,11 +52,12 @@ sys.path.insert(0, str(ROOT))
 from bench.latent import directions as judge  # noqa: E402
 from core.checkpoints import atomic_path  # noqa: E402
 from core.evaluation import CACHE, Protocol  # noqa: E402
-from latent.directions import ATTRIBUTES, boundary, conditioned, dataset_latents, has_value, orthogonal_to, slider_scales  # noqa: E402
+from latent.directions import boundary, conditioned, dataset_latents, has_value, orthogonal_to, slider_scales  # noqa: E402
 from latent.space import load_space  # noqa: E402
 from latent.studio import Studio  # noqa: E402
 
 HELD_BY_CATEGORY = ("gender", "usage")   # the columns the within-category and category-free recipes change
+DESCRIBED = ("gender", "usage", "baseColour", "articleType")   # the columns a swapped description names, in catalog word order
 HEAD_COLUMNS = ("articleType", "baseColour", "gender", "usage")   # the shipped VAE's `--classify`, in order
 
 
@@ -134,13 +135,13 @@ def category_free(data: Labelled, studio: Studio) -> torch.Tensor:
 
 
 def describe(attributes: dict[str, str]) -> str:
-    return " ".join(attributes[c] for c in ("gender", "usage", "baseColour", "articleType"))
+    return " ".join(attributes[c] for c in DESCRIBED)
 
 
 def swapped_descriptions(data: Labelled, per_value: int):
     """Per named value: descriptions of up to `per_value` training items with another value, and the
     same descriptions with the value swapped in ("Men Casual Navy Blue Shirts" → "Men Casual Red Shirts")."""
-    complete = [j for j, a in enumerate(data.attributes) if all(a.get(c) for c in ATTRIBUTES)]
+    complete = [j for j, a in enumerate(data.attributes) if all(a.get(c) for c in DESCRIBED)]
     generator = torch.Generator().manual_seed(0)
     for name in tqdm(data.names, desc="swapped descriptions", mininterval=10):
         column, value = name.split("=", 1)
@@ -151,7 +152,7 @@ def swapped_descriptions(data: Labelled, per_value: int):
 
 def caption_swap(data: Labelled, studio: Studio, per_value: int = 2000) -> torch.Tensor | None:
     space = studio.space
-    if not getattr(space, "conditional", False):
+    if space.kind != "gan" or not space.conditional:
         return None
     text_part = lambda prompts: space.map(torch.zeros(len(prompts), space.model.config.noise_dim), prompts)[:, space.attribute_dims]
     return torch.stack([F.normalize((text_part(after) - text_part(before)).mean(0), dim=0)
