@@ -71,6 +71,7 @@
     # the short-budget command as it is --out runs/race50-plain-s0
     # session 51 (alone, one after the other): the session-50 ADA command with --seed 1 --out runs/race51-ada-s1, then the
     # DCGAN command below with --seed 1 --out runs/race51-dcgan-s1
+    # session 52, the same pair with --seed 2: --out runs/race52-ada-s2, then --out runs/race52-dcgan-s2
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
     # its repeat: the same with --seed 1 --out runs/gan-dcgan-bf16-s1
