@@ -72,6 +72,7 @@
     # session 51 (alone, one after the other): the session-50 ADA command with --seed 1 --out runs/race51-ada-s1, then the
     # DCGAN command below with --seed 1 --out runs/race51-dcgan-s1
     # session 52, the same pair with --seed 2: --out runs/race52-ada-s2, then --out runs/race52-dcgan-s2
+    # and the ADA command with --lecam 0.3 --seed 2 --out runs/race52-lecam-s2 (option on branch experiment/lecam-session52)
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
     # its repeat: the same with --seed 1 --out runs/gan-dcgan-bf16-s1
