@@ -166,7 +166,7 @@ def gan_pairs(data: Labelled, studio: Studio, gan: str, per_value: int = 500) ->
     generator_space = load_space(gan, "cpu")
     normals = []
     for before, after in swapped_descriptions(data, per_value):
-        noise = torch.randn(len(before), generator_space.model.config.noise_dim, generator=torch.Generator().manual_seed(0))
+        noise = generator_space.noise(len(before), torch.Generator().manual_seed(0))
         encoded = [space.encode_pixels(generator_space.decode(generator_space.map(noise, prompts))) for prompts in (before, after)]
         normals.append(F.normalize((encoded[1] - encoded[0]).mean(0), dim=0))
     return torch.stack(normals)

@@ -123,7 +123,7 @@ def dataset_latents(space: LatentSpace, data, limit: int, seed: int) -> tuple[to
     for start in range(0, len(items), 256):
         batch = items[start:start + 256]
         if isinstance(space, GANSpace):
-            noise = torch.randn(len(batch), space.model.config.noise_dim, generator=generator)
+            noise = space.noise(len(batch), generator)
             prompts = [data.captions[i] for i in batch] if space.conditional else None
             w = space.map(noise, prompts)
             chunks.append(w)

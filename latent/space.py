@@ -137,6 +137,12 @@ class GANSpace(LatentSpace):
     def conditional(self) -> bool:
         return self.model.cond_embed is not None
 
+    def noise(self, count: int, generator: torch.Generator) -> torch.Tensor:
+        """(count, noise_dim) noise to `map`, drawn as Generate draws it."""
+        from gan.generate import sample_noise
+
+        return sample_noise(count, self.model.config.noise_dim, generator)
+
     @torch.inference_mode()
     def map(self, noise: torch.Tensor, prompts: list[str] | None) -> torch.Tensor:
         """noise (N, noise_dim) + prompts → w (N, latent_dim)."""

@@ -94,7 +94,7 @@ class Studio:
         seed = int(seed) % 2**63
         generator = torch.Generator().manual_seed(seed)
         if isinstance(self.space, GANSpace):
-            noise = torch.randn(1, self.space.model.config.noise_dim, generator=generator)
+            noise = self.space.noise(1, generator)
             prompt = (prompt or "").strip()[:2000]
             base = self.space.map(noise, [prompt] if self.space.conditional else None)[0]
             return Edit(base, {}, {"seed": seed, "prompt": prompt})
