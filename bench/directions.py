@@ -1,13 +1,17 @@
-"""Slider-direction recipes side by side: the shipped class-mean boundaries against the alternatives
-tried on the way, judged by `bench/latent.py`'s direction measure (same starts, probes, +2σ and +1).
+"""Slider-direction recipes side by side: the shipped sliders and their class-mean boundaries against
+the alternatives tried on the way, judged by `bench/latent.py`'s direction measure (same starts, probes, +2σ and +1).
 
     python bench/directions.py --data ../shared/data/fashion-products      # ~110 minutes on 2 CPU cores (classifier-guided ~30)
     python bench/directions.py --data ../shared/data/fashion-products --models gan --recipes class-mean caption-swap   # a few, ~10
 
-Each recipe gives the named directions a new normal; everything after is the shipped pipeline
-(`latent.directions`: colour made orthogonal to the category boundaries, σ and the class-gap unit
-from the same 12,000 training latents); principal directions are unchanged. Recipes:
-- class-mean: the shipped one (the difference of the two class means), recomputed;
+Each recipe gives the named directions a new normal and moves every product along it, as the shipped
+sliders did before session 53; everything after is the shipped pipeline (`latent.directions`: colour
+made orthogonal to the category boundaries, σ and the class-gap unit from the same 12,000 training
+latents); principal directions are unchanged. Recipes:
+- shipped: the directions as shipped, a named slider moving each product from its own value's mean
+  towards the slider's value's (the class-mean normal only for products that already have the value);
+- class-mean: the boundary normal the shipped sliders fall back on (the difference of the two class
+  means), recomputed, with every product moved along it (the shipped sliders before session 53);
 - sigma-half: that difference multiplied by Σ^½, the square root of the latents' covariance, so a
   slider leans on the axes the data spread along;
 - sigma: the same with Σ itself (the opposite of LDA's Σ⁻¹, which leans on the axes the decoders ignore);
@@ -288,7 +292,7 @@ def classifier_guided(data: Labelled, studio: Studio, protocol: Protocol, steps:
     return normals
 
 
-RECIPES = {"class-mean": class_mean, "sigma-half": sigma_half, "sigma": sigma, "label-head": label_head,
+RECIPES = {"shipped": None, "class-mean": class_mean, "sigma-half": sigma_half, "sigma": sigma, "label-head": label_head,
            "within-category": within_category, "category-free": category_free, "caption-swap": caption_swap,
            "gan-pairs": gan_pairs, "classifier-guided": classifier_guided}
 
@@ -307,7 +311,7 @@ def with_recipe(studio: Studio, data: Labelled, recipe, shipped_step: bool = Fal
     sigma, unit = slider_scales(data.full_latents, vectors, data.members)
     if shipped_step:
         unit = torch.cat([d.unit[:named], unit[named:]])
-    return Studio(studio.space, replace(d, vectors=vectors, sigma=sigma, unit=unit))
+    return Studio(studio.space, replace(d, vectors=vectors, sigma=sigma, unit=unit, classes=[], class_means=d.class_means[:0]))
 
 
 def labelled_latents(studio: Studio, protocol: Protocol) -> Labelled:
@@ -340,7 +344,7 @@ def main(argv=None):
         for name in args.recipes:
             recipe = {"classifier-guided": partial(classifier_guided, protocol=protocol),
                       "gan-pairs": partial(gan_pairs, gan=args.gan)}.get(name, RECIPES[name])
-            edited = with_recipe(studio, data, recipe, args.shipped_step)
+            edited = studio if name == "shipped" else with_recipe(studio, data, recipe, args.shipped_step)
             if edited is not None:
                 print(f"{model}: {name}…", flush=True)
                 results.setdefault(model, {})[name] = judge(edited, protocol, args.starts, 2.0)

@@ -10,9 +10,10 @@ Protocol (`core/evaluation.py` for the real set, features, Fréchet distance and
   per validation caption (the generation benchmark's set);
 - directions: for each named slider whose value a probe knows, `--starts` starting points (VAE:
   encoded validation images; GAN: seed i + validation caption i) whose label is another value of
-  the column (the products a designer moves towards the value), moved by +2σ (σ: the data's
-  standard deviation along the direction; `--sigmas` moves further) and, separately, by the slider
-  at +1 (one class gap);
+  the column (the products a designer moves towards the value), moved by +2σ the way the slider
+  moves each of them (from its own value's mean towards the slider's, `latent/directions.py`;
+  σ: the data's standard deviation along that way; `--sigmas` moves further) and, separately, by
+  the slider at +1;
   success = the probe's probability of that value goes up. Also reported over the first
   `--starts` validation items whatever their label ("all starts", the earlier protocol: there a
   "Casual" slider is judged on products already 90 % Casual, a coin toss). Colour sliders also
@@ -37,6 +38,7 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -133,11 +135,12 @@ def lacking(protocol: Protocol, column: str, value: str, count: int) -> list[int
 
 
 def moved(studio: Studio, start: Edit, name: str, step: str, sigmas: float) -> Edit:
-    """`start` moved along one named direction: by `sigmas` σ (the issue's measure: 2), or by the slider at +1."""
+    """`start` moved by one named slider: `sigmas` σ the way the slider moves it (σ: the data's spread
+    along that way; the issue's measure: 2), or the slider at +1."""
     if step == "slider_1":
         return start.with_sliders({name: 1.0})
-    i = studio.directions.index(name)
-    return Edit(start.base + sigmas * studio.directions.sigma[i] * studio.directions.vectors[i])
+    way = studio.directions.offset(start.base, name)
+    return Edit(start.base + sigmas * studio.directions.spread(way) * F.normalize(way, dim=0))
 
 
 def directions(studio: Studio, protocol: Protocol, count: int, sigmas: float) -> dict:

@@ -4,22 +4,28 @@
   the generator's first-layer activations, carried back to w by least squares; ordered by variance
   and made orthonormal.
 - named: one linear boundary per attribute value from the metadata columns (InterFaceGAN, Shen et
-  al. 2020), "value vs the rest" on the latents of training items; its unit normal is the slider.
-  We draw the boundary between the two class means rather than fit a logistic/SVM one: those
-  normals point along low-variance axes that separate the classes but that the decoders barely
-  respond to (+2σ on the VAE's "Red": red pixels 1.6 % → 4.2 % with a logistic normal, → 10.7 %
-  with the class-mean one). Colour directions are made orthogonal to the category directions
-  (InterFaceGAN's conditional manipulation) so "more red" does not turn a shirt into a bag.
-  `bench/directions.py` measures the other recipes tried (Σ^½- and Σ-weighted, the VAE's label head,
-  gender and usage within each category, attributes swapped in descriptions, learned through a
-  classifier) beside this one.
+  al. 2020), "value vs the rest" on the latents of training items; its unit normal is the slider's
+  direction where no better one is known (below). We draw the boundary between the two class means
+  rather than fit a logistic/SVM one: those normals point along low-variance axes that separate the
+  classes but that the decoders barely respond to (+2σ on the VAE's "Red": red pixels 1.6 % → 4.2 %
+  with a logistic normal, → 10.7 % with the class-mean one). Colour directions are made orthogonal
+  to the category directions (InterFaceGAN's conditional manipulation) so "more red" does not turn
+  a shirt into a bag. `bench/directions.py` measures the other recipes tried (Σ^½- and Σ-weighted,
+  the VAE's label head, gender and usage within each category, attributes swapped in descriptions,
+  learned through a classifier) beside this one.
+- from what the product is: a named slider moves a product from the mean latent of its own value
+  of that column (the nearest class mean, e.g. "White") to the mean of the slider's value ("Red"),
+  so "Sports Shoes" takes a T-shirt along T-shirt → sports shoe rather than along "sports shoes vs
+  everything else", which points mostly away from shoes in general. A product that already has the
+  value moves along the boundary normal, and so does every product on a slider whose value has
+  fewer than CLASS_MIN products (too few for a mean).
 
 A slider's unit is the latent distance one step moves. Principal sliders step by σ, the spread of
-the data along the axis. A named slider steps by its class gap, the distance between the means of
-the products with and without the value along its normal: +1 carries a typical other product to a
-typical one with the value. σ is the wrong unit there: most products sit near the mean and a few
-(the ones whose captions say "Red") far out, so on the 180-minute GAN "Men Red Tshirts" lies 5σ
-from "Men White Tshirts" along "Red", and a ±3σ slider could never get there.
+the data along the axis. A named slider's +1 carries a typical product of the start's value to a
+typical one with the slider's (along the normal: by the class gap, the distance between the means
+of the products with and without the value). σ is the wrong unit there: most products sit near the
+mean and a few (the ones whose captions say "Red") far out, so on the 180-minute GAN "Men Red
+Tshirts" lies 5σ from "Men White Tshirts" along "Red", and a ±3σ slider could never get there.
 
     python -m latent.directions checkpoints/vae-fashion64 --data ../shared/data/fashion-products
 """
@@ -42,6 +48,7 @@ from latent.space import GANSpace, LatentSpace, load_space
 FILE = "directions.safetensors"
 ATTRIBUTES = ("baseColour", "articleType", "gender", "usage")
 KEEP_CATEGORY = {"baseColour": "articleType"}  # colour sliders are made orthogonal to the category boundaries
+CLASS_MIN = 30  # products a value needs among the sampled ones for its mean latent to be kept
 
 
 @dataclass
@@ -53,6 +60,8 @@ class Directions:
     mean: torch.Tensor      # (d,) mean latent of the data
     scale: torch.Tensor     # (d, d) lower-triangular factor of the latents' covariance, for random starts
     model_id: str
+    classes: list[str]      # "column=value" of every value with at least CLASS_MIN products
+    class_means: torch.Tensor  # (len(classes), d) their mean latents, zero outside the space's attribute dims
 
     @property
     def labels(self) -> list[str]:
@@ -64,11 +73,40 @@ class Directions:
         except ValueError:
             raise KeyError(name) from None
 
+    def own_value(self, latent: torch.Tensor, column: str) -> str | None:
+        """The value of `column` whose mean latent is nearest `latent` (None if the column has no means)."""
+        rows = [j for j, c in enumerate(self.classes) if c.split("=", 1)[0] == column]
+        if not rows:
+            return None
+        nearest = rows[int((self.class_means[rows] - latent).square().sum(1).argmin())]
+        return self.classes[nearest].split("=", 1)[1]
+
+    def offset(self, base: torch.Tensor, name: str) -> torch.Tensor:
+        """Where +1 on slider `name` moves `base`: for a named slider, from the mean latent of the
+        base's own value of the column to the mean of the slider's value (colour keeping clear of the
+        category boundaries); otherwise one unit along the direction."""
+        i = self.index(name)
+        column, _, value = name.partition("=")
+        own = self.own_value(base.float(), column) if value and name in self.classes else None
+        if own is None or own == value:
+            return self.unit[i] * self.vectors[i]
+        gap = self.class_means[self.classes.index(name)] - self.class_means[self.classes.index(f"{column}={own}")]
+        if column in KEEP_CATEGORY:
+            kept = self.vectors[[j for j, n in enumerate(self.names) if n.startswith(KEEP_CATEGORY[column] + "=")]]
+            gap = without_span(gap, kept)
+        return gap
+
+    def spread(self, direction: torch.Tensor) -> float:
+        """Standard deviation of the data's latents along `direction` (any length)."""
+        return float((self.scale.T @ F.normalize(direction, dim=0)).norm())
+
     def save(self, folder: str | Path) -> Path:
         path = Path(folder) / FILE
-        tensors = {"vectors": self.vectors.contiguous(), "sigma": self.sigma, "unit": self.unit, "mean": self.mean, "scale": self.scale.contiguous()}
+        tensors = {"vectors": self.vectors.contiguous(), "sigma": self.sigma, "unit": self.unit, "mean": self.mean,
+                   "scale": self.scale.contiguous(), "class_means": self.class_means.contiguous()}
         with atomic_path(path) as tmp:
-            save_file(tensors, str(tmp), metadata={"names": json.dumps(self.names), "model_id": self.model_id})
+            save_file(tensors, str(tmp), metadata={"names": json.dumps(self.names), "model_id": self.model_id,
+                                                   "classes": json.dumps(self.classes)})
         return path
 
     @classmethod
@@ -81,7 +119,7 @@ class Directions:
                 meta = f.metadata()
                 tensors = {k: f.get_tensor(k).float() for k in f.keys()}
             directions = cls(json.loads(meta["names"]), tensors["vectors"], tensors["sigma"], tensors["unit"], tensors["mean"],
-                             tensors["scale"], meta["model_id"])
+                             tensors["scale"], meta["model_id"], json.loads(meta["classes"]), tensors["class_means"])
         except Exception as e:
             raise CheckpointError(f"{path} is damaged or from an older version ({type(e).__name__}); recompute it with `python -m latent.directions {folder} --data DIR`") from None
         if space is not None and directions.model_id != space.id:
@@ -109,10 +147,15 @@ def boundary(latents: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
     return F.normalize(latents[positive].mean(0) - latents[~positive].mean(0), dim=0)
 
 
+def without_span(vector: torch.Tensor, others: torch.Tensor) -> torch.Tensor:
+    """`vector` with its components along the span of `others` (rows) removed."""
+    Q, _ = torch.linalg.qr(others.T)
+    return vector - Q @ (Q.T @ vector)
+
+
 def orthogonal_to(vector: torch.Tensor, others: torch.Tensor) -> torch.Tensor:
     """`vector` with its components along the span of `others` (rows) removed, unit length."""
-    Q, _ = torch.linalg.qr(others.T)
-    return F.normalize(vector - Q @ (Q.T @ vector), dim=0)
+    return F.normalize(without_span(vector, others), dim=0)
 
 
 def dataset_latents(space: LatentSpace, data, limit: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
@@ -144,6 +187,13 @@ def named_values(data, items: list[int], per_attribute: int, min_count: int) -> 
         names += [f"{attribute}={value}" for value, count in counts.most_common(per_attribute)
                   if count >= min_count and len(values) - count >= min_count]
     return names
+
+
+def class_values(data, items: list[int]) -> list[str]:
+    """"column=value" for every value of each attribute that at least CLASS_MIN of `items` carry."""
+    counts = Counter((a, data.attributes[i].get(a)) for i in items for a in ATTRIBUTES)
+    return [f"{a}={v}" for (a, v), n in sorted(counts.items(), key=lambda kv: (ATTRIBUTES.index(kv[0][0]), -kv[1]))
+            if v and n >= CLASS_MIN]
 
 
 def has_value(data, items: list[int], name: str) -> torch.Tensor:
@@ -190,7 +240,11 @@ def compute_directions(space: LatentSpace, data, principal: int = 10, per_attrib
     covariance = centred.T @ centred / (len(latents) - 1)
     scale = torch.linalg.cholesky(covariance + 1e-5 * torch.eye(len(covariance)))
     names = named + [f"PC {i + 1}" for i in range(len(pcs))]
-    return Directions(names, vectors, sigma, unit, latents.mean(0), scale, space.id)
+    classes = class_values(data, items)
+    class_means = torch.zeros(len(classes), latents.shape[1])
+    for j, name in enumerate(classes):
+        class_means[j, dims] = latents[has_value(data, items, name)][:, dims].mean(0)
+    return Directions(names, vectors, sigma, unit, latents.mean(0), scale, space.id, classes, class_means)
 
 
 def main(argv=None) -> int:

@@ -127,12 +127,11 @@ class Studio:
         return out
 
     def latent(self, edit: Edit) -> torch.Tensor:
-        """base + Σ value × unit × direction (+ amount × σ̄ × the phrase direction at the base)."""
+        """base + Σ value × (where +1 on that slider moves the base) (+ amount × σ̄ × the phrase direction at the base)."""
         sliders = self.check_sliders(edit.sliders)
         latent = edit.base.clone().float()
         for name, value in sliders.items():
-            i = self.directions.index(name)
-            latent += value * self.directions.unit[i] * self.directions.vectors[i]
+            latent += value * self.directions.offset(edit.base, name)
         if edit.phrase and edit.phrase_amount:
             latent += self.phrase_offset(edit.base, edit.phrase, check_amount(edit.phrase_amount))
         return latent

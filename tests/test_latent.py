@@ -64,19 +64,26 @@ class LatentsAsImages:
         return images
 
 
-def test_a_named_slider_at_one_takes_a_typical_other_product_to_a_typical_one_with_the_value():
+def test_a_named_slider_at_one_takes_a_typical_product_of_its_value_to_a_typical_one_with_the_slider_value():
     g = torch.Generator().manual_seed(3)
-    red = torch.rand(4000, generator=g) < 0.1    # few red products, far out along one axis: σ is much smaller than the gap
-    latents = torch.randn(4000, 6, generator=g)
+    draw = torch.rand(6000, generator=g)
+    red, green = draw < 0.1, draw > 0.9   # few red and green products, each far out along its own axis
+    latents = torch.randn(6000, 6, generator=g)
     latents[red, 0] += 4.0
-    fake = LatentsAsImages(latents, ["Red" if r else "Blue" for r in red])
+    latents[green, 1] += 4.0
+    fake = LatentsAsImages(latents, ["Red" if r else "Green" if gr else "Blue" for r, gr in zip(red, green)])
     d = compute_directions(fake, fake, principal=3, min_count=50)
-    i = d.index("baseColour=Red")
-    step = d.unit[i] * d.vectors[i]
-    assert torch.allclose(latents[~red].mean(0) + step, latents[red].mean(0), atol=0.15)
+    typical = {"Red": latents[red].mean(0), "Green": latents[green].mean(0), "Blue": latents[~red & ~green].mean(0)}
+    for own in ("Green", "Blue"):
+        assert d.own_value(typical[own], "baseColour") == own
+        assert torch.allclose(typical[own] + d.offset(typical[own], "baseColour=Red"), typical["Red"], atol=1e-4)
+    i = d.index("baseColour=Red")   # a red product goes further out along the boundary, by the class gap
+    assert torch.equal(d.offset(typical["Red"], "baseColour=Red"), d.unit[i] * d.vectors[i])
     assert d.unit[i] > 1.8 * d.sigma[i]
+    assert abs(d.spread(d.vectors[i]) - d.sigma[i]) < 1e-3
     principal = [k for k, n in enumerate(d.names) if "=" not in n]
     assert torch.equal(d.unit[principal], d.sigma[principal])
+    assert torch.equal(d.offset(typical["Green"], "PC 1"), d.sigma[principal[0]] * d.vectors[principal[0]])
 
 
 def red_share(image: Image.Image) -> float:
