@@ -16,7 +16,7 @@
 - from what the product is: a named slider moves a product from the mean latent of its own value
   of that column (the nearest class mean, e.g. "White") to the mean of the slider's value ("Red"),
   so "Sports Shoes" takes a T-shirt along T-shirt → sports shoe rather than along "sports shoes vs
-  everything else", which points mostly away from shoes in general. A product that already has the
+  everything else", which for a T-shirt is only partly the way to a shoe. A product that already has the
   value moves along the boundary normal, and so does every product on a slider whose value has
   fewer than CLASS_MIN products (too few for a mean).
 
