@@ -35,6 +35,7 @@ import argparse
 import json
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -73,9 +74,27 @@ class Directions:
         except ValueError:
             raise KeyError(name) from None
 
+    @cached_property
+    def _class_index(self) -> dict[str, int]:
+        return {c: j for j, c in enumerate(self.classes)}
+
+    @cached_property
+    def _class_rows(self) -> dict[str, list[int]]:
+        """Rows of `class_means` per attribute column."""
+        rows: dict[str, list[int]] = {}
+        for j, c in enumerate(self.classes):
+            rows.setdefault(c.split("=", 1)[0], []).append(j)
+        return rows
+
+    @cached_property
+    def _kept_basis(self) -> dict[str, torch.Tensor]:
+        """Per column of KEEP_CATEGORY, an orthonormal basis of the boundary normals its moves keep clear of."""
+        return {column: torch.linalg.qr(self.vectors[[j for j, n in enumerate(self.names) if n.startswith(keep + "=")]].T)[0]
+                for column, keep in KEEP_CATEGORY.items()}
+
     def own_value(self, latent: torch.Tensor, column: str) -> str | None:
         """The value of `column` whose mean latent is nearest `latent` (None if the column has no means)."""
-        rows = [j for j, c in enumerate(self.classes) if c.split("=", 1)[0] == column]
+        rows = self._class_rows.get(column)
         if not rows:
             return None
         nearest = rows[int((self.class_means[rows] - latent).square().sum(1).argmin())]
@@ -87,13 +106,13 @@ class Directions:
         category boundaries); otherwise one unit along the direction."""
         i = self.index(name)
         column, _, value = name.partition("=")
-        own = self.own_value(base.float(), column) if value and name in self.classes else None
+        own = self.own_value(base.float(), column) if value and name in self._class_index else None
         if own is None or own == value:
             return self.unit[i] * self.vectors[i]
-        gap = self.class_means[self.classes.index(name)] - self.class_means[self.classes.index(f"{column}={own}")]
-        if column in KEEP_CATEGORY:
-            kept = self.vectors[[j for j, n in enumerate(self.names) if n.startswith(KEEP_CATEGORY[column] + "=")]]
-            gap = without_span(gap, kept)
+        gap = self.class_means[self._class_index[name]] - self.class_means[self._class_index[f"{column}={own}"]]
+        if column in self._kept_basis:
+            Q = self._kept_basis[column]
+            gap = gap - Q @ (Q.T @ gap)
         return gap
 
     def spread(self, direction: torch.Tensor) -> float:
@@ -147,15 +166,10 @@ def boundary(latents: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
     return F.normalize(latents[positive].mean(0) - latents[~positive].mean(0), dim=0)
 
 
-def without_span(vector: torch.Tensor, others: torch.Tensor) -> torch.Tensor:
-    """`vector` with its components along the span of `others` (rows) removed."""
-    Q, _ = torch.linalg.qr(others.T)
-    return vector - Q @ (Q.T @ vector)
-
-
 def orthogonal_to(vector: torch.Tensor, others: torch.Tensor) -> torch.Tensor:
     """`vector` with its components along the span of `others` (rows) removed, unit length."""
-    return F.normalize(without_span(vector, others), dim=0)
+    Q, _ = torch.linalg.qr(others.T)
+    return F.normalize(vector - Q @ (Q.T @ vector), dim=0)
 
 
 def dataset_latents(space: LatentSpace, data, limit: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
