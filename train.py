@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     gan.add_argument("--layout-l1", type=float, default=0.0, metavar="WEIGHT",
                      help="weight of an L1 term between each generated image and the real image of its caption, both "
                           "average-pooled to 16×16: teaches the coarse layout and colour from the first steps (conditional sngan; README)")
+    gan.add_argument("--mismatch", type=float, default=0.0, metavar="WEIGHT",
+                     help="matching-aware discriminator (GAN-CLS): real images under another item's text count as fake, at this "
+                          "weight (conditional sngan; in README's short-budget command at 0.5)")
     gan.add_argument("--classify", nargs="*", default=None, metavar="COLUMN",
                      help="metadata columns (e.g. articleType baseColour) that discriminator heads learn on real images "
                           "and the generator must match for its prompt's item (AC-GAN)")

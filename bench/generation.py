@@ -73,6 +73,9 @@
     # DCGAN command below with --seed 1 --out runs/race51-dcgan-s1
     # session 52, the same pair with --seed 2: --out runs/race52-ada-s2, then --out runs/race52-dcgan-s2
     # and the ADA command with --lecam 0.3 --seed 2 --out runs/race52-lecam-s2 (option on branch experiment/lecam-session52)
+    # session 54: six-minute pilots of the ADA command with --max-minutes 6 --seed 0, as it is --out runs/pilot54-base and with
+    # --mismatch 0.5 --out runs/pilot54-mm05; then the ADA command with --mismatch 0.5 (README's short-budget command since)
+    # and --seed 0 / 1 / 2 --out runs/race54-mm05-s0 / -s1 / -s2, each alone, one after another
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
     # its repeat: the same with --seed 1 --out runs/gan-dcgan-bf16-s1

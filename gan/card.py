@@ -8,12 +8,16 @@ DISCRIMINATOR = "discriminator"  # subfolder of an sngan export (gan/training.py
 
 def gan_card(info: dict, options: dict) -> str:
     sngan = info["arch"] == "sngan"
-    architecture = ("noise (128) + projected MiniLM text embedding → transposed-conv generator with conditional BatchNorm; "
+    upsampling = "transposed-conv" if options.get("upsample", "transposed") == "transposed" else "nearest-upsampling + 3×3-conv"
+    architecture = (f"noise (128) + projected MiniLM text embedding → {upsampling} generator with conditional BatchNorm; "
                     "projection discriminator (spectral norm, BatchNorm, minibatch stddev), hinge loss, "
                     f"Adam {options['lr_g']}/{options['lr_d']} betas {tuple(options['betas'])}, EMA generator, "
                     f"DiffAugment ({options['augment'] or 'none'}"
                     + (f", adaptive: ADA target {options['ada_target']}" if options.get("ada_target") else "") + ")"
                     + (f", mode-seeking term (MSGAN, weight {options['mode_seeking']})" if options.get("mode_seeking") else "")
+                    + (f", 16×16 layout L1 term against the caption's photo (weight {options['layout_l1']})" if options.get("layout_l1") else "")
+                    + (f", matching-aware discriminator (GAN-CLS: real images under another item's text count as fake, weight {options['mismatch']})"
+                       if options.get("mismatch") else "")
                     + (f", discriminator classifier heads for {' and '.join(options['classify'])} (AC-GAN, weight {options['classify_weight']})"
                        if options.get("classify") else "")) if sngan else "DCGAN (Radford et al. 2015), unconditional, BCE loss"
     return model_card(

@@ -6,7 +6,8 @@
 - `ProjectionDiscriminator`: spectral-normalised convolutions, BatchNorm on real and fake batches
   apart (as in DCGAN), a minibatch-stddev feature, and a score that adds ⟨embed(text), features⟩
   (Miyato & Koyama 2018) to an unconditional one. Trained with the hinge loss. Optional classifier
-  heads for metadata columns (articleType, baseColour, …; AC-GAN, Odena et al. 2017) share its features.
+  heads for metadata columns (articleType, baseColour, …; AC-GAN, Odena et al. 2017) share its features,
+  and so can the scores of the same images under other texts (`--mismatch`).
 - `DCGANGenerator` / `DCGANDiscriminator`: Radford et al. 2015, unconditional, the baseline.
 
 `cond_dim=0` makes the conditional pair unconditional (a folder without captions).
@@ -176,13 +177,16 @@ class ProjectionDiscriminator(ModelMixin, ConfigMixin):
         self.cond_embed = nn.Linear(cond_dim, previous, bias=False) if cond_dim else None
         self.classifier = nn.Linear(previous, sum(classes)) if classes else None  # one head per column, concatenated
 
-    def forward(self, images: torch.Tensor, cond: torch.Tensor | None = None, classify: bool = False):
-        """The realness score (N,); with `classify`, also the class logits (N, sum(classes))."""
+    def forward(self, images: torch.Tensor, cond: torch.Tensor | None = None, classify: bool = False,
+                other_cond: torch.Tensor | None = None):
+        """The realness score (N,). With `classify`, also the class logits (N, sum(classes)); with
+        `other_cond`, also the scores of the same images under those texts, from the same features
+        (no second pass). Extras follow the score in that order."""
         h = self.features(images).sum(dim=(2, 3))
-        out = self.score(h).squeeze(1)
-        if self.cond_embed is not None:
-            out = out + (self.cond_embed(cond) * h).sum(dim=1)
-        return (out, self.classifier(h)) if classify else out
+        unconditional = self.score(h).squeeze(1)
+        projection = lambda c: unconditional if self.cond_embed is None else unconditional + (self.cond_embed(c) * h).sum(dim=1)
+        extras = ([self.classifier(h)] if classify else []) + ([projection(other_cond)] if other_cond is not None else [])
+        return (projection(cond), *extras) if extras else projection(cond)
 
 
 def dcgan_init(m: nn.Module) -> None:

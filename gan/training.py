@@ -1,8 +1,8 @@
 """One GAN training step and everything the Trainer needs from a GAN (state, samples, export).
 
 `sngan` (ours): conditional generator + projection discriminator, hinge loss, spectral norm,
-EMA generator, DiffAugment (optionally adaptive, ADA), optionally mode seeking and AC-GAN
-classifier heads. `dcgan`: the classic baseline, BCE loss, unconditional, no EMA.
+EMA generator, DiffAugment (optionally adaptive, ADA), optionally mode seeking, AC-GAN
+classifier heads and a matching-aware discriminator (GAN-CLS). `dcgan`: the classic baseline, BCE loss, unconditional, no EMA.
 """
 from __future__ import annotations
 
@@ -178,13 +178,25 @@ class GANTask:
             return -scores.mean()
         return F.binary_cross_entropy_with_logits(scores, torch.ones_like(scores))
 
-    def _judge(self, D, images: torch.Tensor, cond: torch.Tensor | None, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """D's realness scores, and its classifier heads' cross-entropy against the items' labels (0 without --classify)."""
-        if not self.classify_weight:
-            scores = D(images, cond)
-            return scores, scores.new_zeros(())
-        scores, logits = D(images, cond, classify=True)
-        return scores, classification_loss(logits, self.labels[idx].to(scores.device), self.classes)
+    def _judge(self, D, images: torch.Tensor, cond: torch.Tensor | None, idx: torch.Tensor,
+               mismatch: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """D's realness scores; its classifier heads' cross-entropy against the items' labels (0 without
+        --classify); with `mismatch`, the hinge loss of the same images under the previous item's text
+        counted as fake, where that text differs (GAN-CLS, Reed et al. 2016: D must check that image and
+        text belong together, not only that the image looks real; 0 otherwise)."""
+        extras_asked = {}  # (the dcgan discriminator takes neither)
+        if self.classify_weight:
+            extras_asked["classify"] = True
+        if mismatch:
+            other = extras_asked["other_cond"] = cond[torch.roll(torch.arange(len(cond), device=cond.device), 1)]
+        outputs = D(images, cond, **extras_asked)
+        scores, *extras = outputs if extras_asked else (outputs,)
+        zero = scores.new_zeros(())
+        loss_cls = classification_loss(extras.pop(0), self.labels[idx].to(scores.device), self.classes) if self.classify_weight else zero
+        if not mismatch:
+            return scores, loss_cls, zero
+        differs = (cond != other).any(dim=1).to(scores.dtype)
+        return scores, loss_cls, (F.relu(1 + extras[0]) * differs).sum() / differs.sum().clamp(min=1)
 
     def train_step(self, step: int) -> dict[str, float]:
         acc = self.accelerator
@@ -205,10 +217,11 @@ class GANTask:
         # Discriminator: real and generated batches in separate passes (as in DCGAN; keeps BN honest).
         with torch.no_grad(), acc.autocast():
             fake = self._unwrapped(self.G)(sample_noise(len(idx), self.noise_dim, g).to(device), cond)
+        mismatch = self.options.get("mismatch", 0.0) if self.conditional else 0.0
         with acc.autocast():
             # the heads learn from real images only; G is then scored against them
-            scores, loss_cls_real = self._judge(self.D, augment(real), cond, idx)
-            loss_real = self._d_loss(scores, real=True) + self.classify_weight * loss_cls_real
+            scores, loss_cls_real, loss_mismatch = self._judge(self.D, augment(real), cond, idx, mismatch=bool(mismatch))
+            loss_real = self._d_loss(scores, real=True) + self.classify_weight * loss_cls_real + mismatch * loss_mismatch
         acc.backward(loss_real)
         if self.ada_target:  # every process must agree on p: the sign is averaged over all of them
             real_sign = acc.reduce(scores.detach().float().sign().mean(), "mean").item()
@@ -232,7 +245,7 @@ class GANTask:
         layout_l1 = self.options.get("layout_l1", 0.0) if self.conditional else 0.0
         with acc.autocast():
             fake = self.G(noise, cond)
-            scores, loss_cls_fake = self._judge(D, augment(fake), cond, idx)
+            scores, loss_cls_fake, _ = self._judge(D, augment(fake), cond, idx)
             loss_g = self._g_loss(scores) + self.classify_weight * loss_cls_fake
             if mode_seeking:
                 loss_g = loss_g + mode_seeking * mode_seeking_loss(fake[:half], fake[half:2 * half], noise[:half], noise[half:2 * half])
@@ -249,6 +262,8 @@ class GANTask:
         logs = {"loss_d": (loss_real + loss_fake).item(), "loss_g": loss_g.item()}
         if self.classify_weight:
             logs.update(cls_real=loss_cls_real.item(), cls_fake=loss_cls_fake.item())
+        if mismatch:
+            logs.update(mismatch=loss_mismatch.item())
         if self.ada_target:
             logs.update(augment_p=p, real_sign=real_sign)
         return logs

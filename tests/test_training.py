@@ -13,9 +13,10 @@ import time
 import pytest
 import torch
 
-from conftest import ROOT, make_class_folder, make_metadata_folder
+from conftest import COLOURS, ROOT, make_class_folder, make_metadata_folder
 from core.checkpoints import CheckpointError, load_pretrained, load_training_state
 from core.data import ImageTextDataset
+from core.text import encode_text
 from gan.generate import TextToProduct
 from gan.model import ConditionalGenerator, MinibatchStd, NearestUpsampleConv, ProjectionDiscriminator
 from core.training import class_labels
@@ -289,6 +290,23 @@ def test_classifier_heads_learn_the_metadata_column_from_real_images(metadata_fo
     # the heads are part of the discriminator: a resume without them is refused, not crashed
     resumed = run_train("gan", "--data", metadata_folder, "--out", run, "--max-steps", "41", "--resume", *FAST, check=False)
     assert resumed.returncode == 2 and "classify" in resumed.stderr
+
+
+def test_mismatch_teaches_the_discriminator_which_text_belongs_to_an_image(metadata_folder, tmp_path):
+    data = ImageTextDataset(metadata_folder, 64, "train", val_fraction=0.0)
+    run = tmp_path / "r"
+    run_train("gan", "--data", metadata_folder, "--out", run, "--max-steps", "40", "--mismatch", "1",
+              "--val-fraction", "0", "--batch-size", "8", "--sample-every", "1000", "--log-every", "1")
+    D = ProjectionDiscriminator(cond_dim=384)
+    D.load_state_dict(load_training_state(run / "state.safetensors")["task"]["D"])
+    own = encode_text(data.captions)
+    other_colour = own[torch.roll(torch.arange(len(own)), len(own) // len(COLOURS))]  # the fixture lists 4 items per colour
+    with torch.no_grad():
+        scores, under_other = D.train()(data.images.float() / 127.5 - 1, own, other_cond=other_colour)
+        assert torch.allclose(under_other, D(data.images.float() / 127.5 - 1, other_colour), atol=1e-5)  # one pass, same scores
+    # a real image under another colour's text is called fake (without --mismatch: 13 of these 16 after the same 40 steps)
+    assert (scores > under_other).all() and (under_other < 0).float().mean() > 0.95
+    assert "mismatch" in json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
 
 
 def test_classify_with_a_column_the_data_lacks_is_refused(metadata_folder, tmp_path):
