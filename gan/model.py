@@ -185,8 +185,9 @@ class ProjectionDiscriminator(ModelMixin, ConfigMixin):
         h = self.features(images).sum(dim=(2, 3))
         unconditional = self.score(h).squeeze(1)
         projection = lambda c: unconditional if self.cond_embed is None else unconditional + (self.cond_embed(c) * h).sum(dim=1)
+        score = projection(cond)
         extras = ([self.classifier(h)] if classify else []) + ([projection(other_cond)] if other_cond is not None else [])
-        return (projection(cond), *extras) if extras else projection(cond)
+        return (score, *extras) if extras else score
 
 
 def dcgan_init(m: nn.Module) -> None:
