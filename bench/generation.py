@@ -76,6 +76,9 @@
     # session 54: six-minute pilots of the ADA command with --max-minutes 6 --seed 0, as it is --out runs/pilot54-base and with
     # --mismatch 0.5 --out runs/pilot54-mm05; then the ADA command with --mismatch 0.5 (README's short-budget command since)
     # and --seed 0 / 1 / 2 --out runs/race54-mm05-s0 / -s1 / -s2, each alone, one after another
+    # session 55: that command with --mismatch 1.0 instead of 0.5, --seed 0 --out runs/race55-mm10-s0, alone; six-minute
+    # pilots of it as it is (--max-minutes 6 --seed 0) with --mismatch-partner previous / nearest --out runs/pilot55-previous / -nearest
+    # (option on branch experiment/hard-mismatch-session55)
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
     # its repeat: the same with --seed 1 --out runs/gan-dcgan-bf16-s1
