@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -138,8 +139,8 @@ def moved(studio: Studio, start: Edit, name: str, step: str, sigmas: float) -> E
     along that way; the issue's measure: 2), or the slider at +1."""
     if step == "slider_1":
         return start.with_sliders({name: 1.0})
-    way = studio.directions.offset(start.base, name)  # where the slider at +1 moves it
-    return start.with_sliders({name: sigmas * studio.directions.spread(way) / float(way.norm())})
+    way = studio.directions.offset(start.base, name)
+    return Edit(start.base + sigmas * studio.directions.spread(way) * F.normalize(way, dim=0))
 
 
 def directions(studio: Studio, protocol: Protocol, count: int, sigmas: float) -> dict:

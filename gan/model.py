@@ -119,11 +119,9 @@ class ConditionalGenerator(ModelMixin, ConfigMixin):
         """The 4×4 first-layer activations (GANSpace's PCA runs on these)."""
         return F.relu(self.stem_norm(self.stem(w).view(len(w), -1, 4, 4), w))
 
-    def synthesis(self, w: torch.Tensor, stem_w: torch.Tensor | None = None) -> torch.Tensor:
-        """w (N, w_dim) → images (N, 3, H, W) in [-1, 1]. `stem_w`, if given, is what the 4×4 stem reads
-        instead of w: the stem lays the product out and the blocks paint it, so an edit that should keep
-        the shape (a colour slider) leaves stem_w where it was."""
-        x = self.stem_features(w if stem_w is None else stem_w)
+    def synthesis(self, w: torch.Tensor) -> torch.Tensor:
+        """w (N, w_dim) → images (N, 3, H, W) in [-1, 1]."""
+        x = self.stem_features(w)
         for block in self.blocks:
             x = block(x, w)
         return torch.tanh(self.to_rgb(x))

@@ -19,8 +19,6 @@
   everything else", which for a T-shirt is only partly the way to a shoe. A product that already has the
   value moves along the boundary normal, and so does every product on a slider whose value has
   fewer than CLASS_MIN products (too few for a mean).
-- colour only repaints: on a GAN a colour slider moves what every block reads but not the 4×4
-  stem, which lays the product out (`REPAINT`; the studio keeps the two latents apart).
 
 A slider's unit is the latent distance one step moves. Principal sliders step by σ, the spread of
 the data along the axis. A named slider's +1 carries a typical product of the start's value to a
@@ -51,7 +49,6 @@ from latent.space import GANSpace, LatentSpace, load_space
 FILE = "directions.safetensors"
 ATTRIBUTES = ("baseColour", "articleType", "gender", "usage")
 KEEP_CATEGORY = {"baseColour": "articleType"}  # colour sliders are made orthogonal to the category boundaries
-REPAINT = ("baseColour",)  # columns whose sliders leave the GAN's 4×4 stem (the product's layout) where it was
 CLASS_MIN = 30  # products a value needs among the sampled ones for its mean latent to be kept
 
 
@@ -94,11 +91,6 @@ class Directions:
         """Per column of KEEP_CATEGORY, an orthonormal basis of the boundary normals its moves keep clear of."""
         return {column: torch.linalg.qr(self.vectors[[j for j, n in enumerate(self.names) if n.startswith(keep + "=")]].T)[0]
                 for column, keep in KEEP_CATEGORY.items()}
-
-    @staticmethod
-    def repaints(name: str) -> bool:
-        """Whether slider `name` only repaints the product (moves every layer of a GAN but its stem)."""
-        return name.partition("=")[0] in REPAINT
 
     def own_value(self, latent: torch.Tensor, column: str) -> str | None:
         """The value of `column` whose mean latent is nearest `latent` (None if the column has no means)."""

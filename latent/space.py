@@ -49,17 +49,14 @@ class LatentSpace:
     def latent_dim(self) -> int:
         raise NotImplementedError
 
-    def generate(self, latents: torch.Tensor, layout: torch.Tensor | None = None) -> torch.Tensor:
-        """(N, latent_dim) → float images in [−1, 1], differentiable (for gradient-based directions).
-        `layout`: where the GAN's 4×4 stem reads from instead (the latents without colour moves, which
-        then repaint the product without reshaping it); the VAE has no stem and ignores it."""
+    def generate(self, latents: torch.Tensor) -> torch.Tensor:
+        """(N, latent_dim) → float images in [−1, 1], differentiable (for gradient-based directions)."""
         raise NotImplementedError
 
     @torch.inference_mode()
-    def decode(self, latents: torch.Tensor, layout: torch.Tensor | None = None) -> torch.Tensor:
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
         """(N, latent_dim) → uint8 images (N, 3, H, W)."""
-        layout = None if layout is None else self.check(layout).float().to(self.device)
-        return to_uint8(self.generate(self.check(latents).float().to(self.device), layout))
+        return to_uint8(self.generate(self.check(latents).float().to(self.device)))
 
     @property
     def attribute_dims(self) -> slice:
@@ -82,7 +79,7 @@ class VAESpace(LatentSpace):
     def latent_dim(self) -> int:
         return self.model.config.latent_dim
 
-    def generate(self, latents: torch.Tensor, layout: torch.Tensor | None = None) -> torch.Tensor:
+    def generate(self, latents: torch.Tensor) -> torch.Tensor:
         return self.model.decode(latents)
 
     @property
@@ -158,8 +155,8 @@ class GANSpace(LatentSpace):
             cond = encode_text(prompts).to(self.device)
         return self.model.mapping(noise.to(self.device), cond).float().cpu()
 
-    def generate(self, latents: torch.Tensor, layout: torch.Tensor | None = None) -> torch.Tensor:
-        return self.model.synthesis(latents, stem_w=layout)
+    def generate(self, latents: torch.Tensor) -> torch.Tensor:
+        return self.model.synthesis(latents)
 
     @torch.inference_mode()
     def stem_features(self, latents: torch.Tensor) -> torch.Tensor:

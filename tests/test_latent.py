@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from conftest import ROOT, SHARED_DATA, SHIPPED_GAN, product_photo
-from core.images import ImageError, frame_pixels, to_pil
+from core.images import ImageError, frame_pixels
 from latent.directions import boundary, compute_directions, orthogonal_to, principal_directions
 from latent.space import LatentError
 from latent.studio import Studio, save_gif
@@ -116,23 +116,6 @@ def test_red_slider_makes_products_redder(studio):
     after = [red_share(im) for im in studio.render_many([s.with_sliders({"baseColour=Red": 2.5}) for s in starts])]
     raised = sum(a > b for a, b in zip(after, before))
     assert np.mean(after) > 2 * np.mean(before) and raised >= 16, (np.mean(before), np.mean(after), raised)
-
-
-def silhouette(image: Image.Image) -> np.ndarray:
-    """Where the product is: the pixels that are not the catalog's white backdrop."""
-    return np.asarray(image.convert("L")) < 235
-
-
-def test_a_colour_slider_repaints_a_gan_product_without_reshaping_it():
-    studio = Studio.from_pretrained(SHIPPED_GAN, device="cpu")
-    starts = [studio.start(seed, "Men White Tshirts") for seed in range(24)]
-    red = [s.with_sliders({"baseColour=Red": 2.5}) for s in starts]
-    everywhere = studio.space.decode(torch.stack([studio.latents(e)[0] for e in red]))  # the stem moved too
-    iou = lambda a, b: (silhouette(a) & silhouette(b)).sum() / max(1, (silhouette(a) | silhouette(b)).sum())
-    before = studio.render_many(starts)
-    kept = [iou(a, b) for a, b in zip(before, studio.render_many(red))]
-    moved = [iou(a, to_pil(b)) for a, b in zip(before, everywhere)]
-    assert np.mean(kept) > np.mean(moved) + 0.1, (np.mean(kept), np.mean(moved))  # 0.73 against 0.58
 
 
 def test_same_edit_same_pixels_and_json_round_trip(studio):
