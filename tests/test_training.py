@@ -301,9 +301,10 @@ def test_mismatch_teaches_the_discriminator_which_text_belongs_to_an_image(metad
     D.load_state_dict(load_training_state(run / "state.safetensors")["task"]["D"])
     own = encode_text(data.captions)
     other_colour = own[torch.roll(torch.arange(len(own)), len(own) // len(COLOURS))]  # the fixture lists 4 items per colour
+    real = data.images.float() / 127.5 - 1
     with torch.no_grad():
-        scores, under_other = D.train()(data.images.float() / 127.5 - 1, own, other_cond=other_colour)
-        assert torch.allclose(under_other, D(data.images.float() / 127.5 - 1, other_colour), atol=1e-5)  # one pass, same scores
+        scores, under_other = D.train()(real, own, other_cond=other_colour)
+        assert torch.allclose(under_other, D(real, other_colour), atol=1e-5)  # one pass, same scores
     # a real image under another colour's text is called fake (without --mismatch: 13 of these 16 after the same 40 steps)
     assert (scores > under_other).all() and (under_other < 0).float().mean() > 0.95
     assert "mismatch" in json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
