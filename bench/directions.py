@@ -56,6 +56,7 @@ sys.path.insert(0, str(ROOT))
 from bench.latent import directions as judge  # noqa: E402
 from core.checkpoints import atomic_path  # noqa: E402
 from core.evaluation import CACHE, Protocol  # noqa: E402
+from core.outputs import from_uint8  # noqa: E402
 from latent.directions import boundary, conditioned, dataset_latents, has_value, orthogonal_to, slider_scales  # noqa: E402
 from latent.space import load_space  # noqa: E402
 from latent.studio import Studio  # noqa: E402
@@ -217,7 +218,7 @@ def train_classifier(protocol: Protocol, vocabulary: dict[str, list[str]], epoch
             for rows in torch.randperm(len(items)).split(128):
                 if len(rows) < 128:
                     continue
-                images = protocol.train.images[items[rows]].float() / 127.5 - 1
+                images = from_uint8(protocol.train.images[items[rows]])
                 images = torch.where(torch.rand(len(rows), 1, 1, 1) < 0.5, images.flip(3), images)
                 blurred = F.avg_pool2d(F.pad(images, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
                 images = torch.where(torch.rand(len(rows), 1, 1, 1) < 0.3, blurred, images)  # decoders draw softer than photos
@@ -237,7 +238,7 @@ def train_classifier(protocol: Protocol, vocabulary: dict[str, list[str]], epoch
 def classifier_accuracy(classifier: AttributeClassifier, protocol: Protocol, vocabulary: dict[str, list[str]]) -> dict[str, float]:
     """The classifier's accuracy per column on the real validation images the probes are measured on."""
     with torch.no_grad():
-        logits = [torch.cat(parts) for parts in zip(*(classifier(protocol.val.images[s:s + 256].float() / 127.5 - 1) for s in range(0, protocol.n, 256)))]
+        logits = [torch.cat(parts) for parts in zip(*(classifier(from_uint8(protocol.val.images[s:s + 256])) for s in range(0, protocol.n, 256)))]
     out = {}
     for (column, values), column_logits in zip(vocabulary.items(), logits):
         rows = [i for i in range(protocol.n) if protocol.val.attributes[i].get(column) in values]

@@ -58,6 +58,7 @@ from core.data import ImageTextDataset  # noqa: E402
 from core.features import perceptual_loss, pooled_features  # noqa: E402
 from core.images import load_image, pad_to_square, to_pil, to_tensor  # noqa: E402
 from core.metrics import colour_difference, frechet_distance, image_quality  # noqa: E402
+from core.outputs import from_uint8  # noqa: E402
 from enhance.degrade import benchmark_case  # noqa: E402
 
 BORDER = 4
@@ -141,8 +142,7 @@ def super_resolution(photos: list[Image.Image]) -> dict:
 @torch.inference_mode()
 def perceptual_distance(outputs: torch.Tensor, targets: torch.Tensor, batch: int = 32) -> float:
     """Mean LPIPS-style distance (`core.features.perceptual_loss`) between uint8 image pairs: texture and edges, not pixels."""
-    scale = lambda x: x.float() / 127.5 - 1
-    total = sum(float(perceptual_loss(scale(outputs[i:i + batch]), scale(targets[i:i + batch]))) * len(outputs[i:i + batch])
+    total = sum(float(perceptual_loss(from_uint8(outputs[i:i + batch]), from_uint8(targets[i:i + batch]))) * len(outputs[i:i + batch])
                 for i in range(0, len(outputs), batch))
     return total / len(outputs)
 

@@ -1,4 +1,4 @@
-"""Where results go: model outputs as pixels, per-request scratch folders (cleaned after an hour)
+"""Where results go: pixels to and from the models' [-1, 1] range, per-request scratch folders (cleaned after an hour)
 and PNGs that carry their provenance (prompt, seed, model, operations) in text chunks."""
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ import torch
 from PIL import Image, PngImagePlugin
 
 SCRATCH = Path(tempfile.gettempdir()) / "atelier-results"
+
+
+def from_uint8(images: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels → float in the models' [-1, 1] range (the inverse of `to_uint8`)."""
+    return images.float() / 127.5 - 1
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:

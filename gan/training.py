@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from core.checkpoints import export_pretrained, load_pretrained
 from core.data import ImageTextDataset
+from core.outputs import from_uint8
 from core.text import EMBEDDING_DIM, caption_embeddings, encode_text
 from core.training import batch_indices, class_labels, classification_loss, config_differences, model_config, step_generator
 from gan.augment import adapted_probability, check_policy, diff_augment
@@ -203,7 +204,7 @@ class GANTask:
         device = acc.device
         g = step_generator(self.seed, step, acc.process_index)
         idx = batch_indices(step, len(self.images), self.batch_size * acc.num_processes, self.seed, acc.process_index, acc.num_processes)
-        real = (self.images[idx].float() / 127.5 - 1).to(device).contiguous(memory_format=torch.channels_last)
+        real = from_uint8(self.images[idx]).to(device).contiguous(memory_format=torch.channels_last)
         cond = None
         if self.conditional:
             cond = self.cond[idx]

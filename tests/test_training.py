@@ -16,6 +16,7 @@ import torch
 from conftest import COLOURS, ROOT, make_class_folder, make_metadata_folder
 from core.checkpoints import CheckpointError, load_pretrained, load_training_state
 from core.data import ImageTextDataset
+from core.outputs import from_uint8
 from core.text import encode_text
 from gan.generate import TextToProduct
 from gan.model import ConditionalGenerator, MinibatchStd, NearestUpsampleConv, ProjectionDiscriminator
@@ -282,7 +283,7 @@ def test_classifier_heads_learn_the_metadata_column_from_real_images(metadata_fo
     D = ProjectionDiscriminator(cond_dim=384, classes=(classes[0],))
     D.load_state_dict(load_training_state(run / "state.safetensors")["task"]["D"])
     with torch.no_grad():
-        _, logits = D.train()(data.images.float() / 127.5 - 1, torch.zeros(len(data), 384), classify=True)
+        _, logits = D.train()(from_uint8(data.images), torch.zeros(len(data), 384), classify=True)
     accuracy = (logits.argmax(1) == labels[:, 0]).float().mean()
     assert accuracy > 2 / classes[0], accuracy  # chance is 1 / classes
     logged = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -301,7 +302,7 @@ def test_mismatch_teaches_the_discriminator_which_text_belongs_to_an_image(metad
     D.load_state_dict(load_training_state(run / "state.safetensors")["task"]["D"])
     own = encode_text(data.captions)
     other_colour = own[torch.roll(torch.arange(len(own)), len(own) // len(COLOURS))]  # the fixture lists 4 items per colour
-    real = data.images.float() / 127.5 - 1
+    real = from_uint8(data.images)
     with torch.no_grad():
         scores, under_other = D.train()(real, own, other_cond=other_colour)
         assert torch.allclose(under_other, D(real, other_colour), atol=1e-5)  # one pass, same scores
@@ -355,7 +356,7 @@ def test_vae_classify_head_lays_each_value_along_a_line_of_the_latent(metadata_f
     vae = VAE.from_pretrained(run / "export").eval()  # the head ships with the model and loads from safetensors
     assert vae.config.classes == classes
     with torch.no_grad():
-        accuracy = (vae.classifier(vae.encode(data.images.float() / 127.5 - 1)[0]).argmax(1) == labels[:, 0]).float().mean()
+        accuracy = (vae.classifier(vae.encode(from_uint8(data.images))[0]).argmax(1) == labels[:, 0]).float().mean()
     assert accuracy > 2 / classes[0], accuracy  # linear in μ, above twice chance
 
 
