@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     gan.add_argument("--d-batch-norm", action=argparse.BooleanOptionalAction, default=True,
                      help="BatchNorm in the sngan discriminator (real and fake batches apart, as in DCGAN: it keeps G from collapsing)")
     gan.add_argument("--ema", type=float, default=0.999, help="EMA decay of the sampling generator (sngan)")
+    gan.add_argument("--standing-stats", type=int, default=0, metavar="BATCHES",
+                     help="at export, recompute the generator's BatchNorm statistics for its averaged weights over this many "
+                          "batches of training captions (BigGAN's standing statistics; in README's short-budget command); 0 keeps the live generator's")
     gan.add_argument("--augment", default=None,
                      help="DiffAugment policy; default: none for dcgan, for sngan translation,color,cutout under "
                           "10k images (small data needs it) and translation alone above (colour jitter would blur colour conditioning)")

@@ -79,6 +79,9 @@
     # session 55: that command with --mismatch 1.0 instead of 0.5, --seed 0 --out runs/race55-mm10-s0, alone; six-minute
     # pilots of it as it is (--max-minutes 6 --seed 0) with --mismatch-partner previous / nearest --out runs/pilot55-previous / -nearest
     # (option on branch experiment/hard-mismatch-session55)
+    # session 56: README's short-budget command without --standing-stats, --seed 0 --out runs/race56-mm05-s0, then the DCGAN
+    # command below with --seed 0 --out runs/race56-dcgan-s0, then the short-budget command with --seed 1 --out runs/race56-mm05-s1,
+    # each alone; each short-budget export measured as it is and with its BatchNorm statistics recomputed (what --standing-stats 100 exports)
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
     # its repeat: the same with --seed 1 --out runs/gan-dcgan-bf16-s1

@@ -11,7 +11,9 @@ def gan_card(info: dict, options: dict) -> str:
     upsampling = "transposed-conv" if options.get("upsample", "transposed") == "transposed" else "nearest-upsampling + 3×3-conv"
     architecture = (f"noise (128) + projected MiniLM text embedding → {upsampling} generator with conditional BatchNorm; "
                     "projection discriminator (spectral norm, BatchNorm, minibatch stddev), hinge loss, "
-                    f"Adam {options['lr_g']}/{options['lr_d']} betas {tuple(options['betas'])}, EMA generator, "
+                    f"Adam {options['lr_g']}/{options['lr_d']} betas {tuple(options['betas'])}, EMA generator"
+                    + (f" whose BatchNorm statistics were recomputed for its weights at export ({options['standing_stats']} batches)"
+                       if options.get("standing_stats") else "") + ", "
                     f"DiffAugment ({options['augment'] or 'none'}"
                     + (f", adaptive: ADA target {options['ada_target']}" if options.get("ada_target") else "") + ")"
                     + (f", mode-seeking term (MSGAN, weight {options['mode_seeking']})" if options.get("mode_seeking") else "")

@@ -110,11 +110,13 @@ class GANTask:
                                     classes=tuple(classes), channels=channels[::-1])
             self.loss = "hinge"
         else:
-            if options.get("channels") or options.get("upsample", "transposed") != "transposed":
-                raise ValueError("--channels and --upsample set the sngan generator; the dcgan baseline keeps the paper's")
+            if options.get("channels") or options.get("upsample", "transposed") != "transposed" or options.get("standing_stats"):
+                raise ValueError("--channels, --upsample and --standing-stats set the sngan generator; the dcgan baseline keeps the paper's")
             G, D = generator_class(resolution=options["resolution"]), discriminator_class(resolution=options["resolution"])
             self.loss = "bce"
         self.classes = classes
+        if options.get("standing_stats", 0) < 0:
+            raise ValueError(f"--standing-stats is a number of batches, 0 or more (got {options['standing_stats']})")
         self.noise_dim = G.config.noise_dim
         self.ema_decay = options["ema"] if self.arch == "sngan" else 0.0
         self.d_warmup_steps = options.get("d_warmup_steps", 0)
@@ -323,6 +325,24 @@ class GANTask:
         model.train(was_training)
         return (images + 1) / 2
 
+    @torch.no_grad()
+    def standing_statistics(self, batches: int) -> torch.nn.Module:
+        """A copy of the sampling generator whose BatchNorm statistics are recomputed for its own weights
+        (BigGAN's standing statistics): the averaged generator copies them from the live one, whose
+        weights differ. Averaged over `batches` batches of training captions and untruncated noise."""
+        G = copy.deepcopy(self.sampler)
+        for norm in G.modules():
+            if isinstance(norm, torch.nn.BatchNorm2d):
+                norm.reset_running_stats()
+                norm.momentum = None  # a plain average over the batches
+        G.train()
+        g = torch.Generator().manual_seed(self.seed)
+        device = self.accelerator.device
+        for _ in range(batches):
+            idx = torch.randint(len(self.images), (self.batch_size,), generator=g)
+            G(sample_noise(self.batch_size, self.noise_dim, g).to(device), self.cond[idx].to(device) if self.conditional else None)
+        return G.eval()
+
     def export(self, folder: Path, summary: dict) -> None:
         info = {
             "kind": "gan",
@@ -334,7 +354,9 @@ class GANTask:
             "vocabulary": self.options.get("vocabulary", {}),
             "training": {**summary, "command": self.options["command"]},
         }
-        export_pretrained(self.sampler, folder, gan_card(info, self.options), extra_json={"atelier.json": info})
+        batches = self.options.get("standing_stats", 0)
+        generator = self.standing_statistics(batches) if batches else self.sampler
+        export_pretrained(generator, folder, gan_card(info, self.options), extra_json={"atelier.json": info})
         if self.arch == "sngan":
             export_pretrained(self._unwrapped(self.D), folder / DISCRIMINATOR, discriminator_card(info, self.options),
                               extra_json={"classes.json": self.class_names})

@@ -182,6 +182,30 @@ def test_export_loads_through_safetensors_and_generates(metadata_folder, tmp_pat
     assert "python train.py gan" in card and "Reproduce" in card
 
 
+def test_standing_statistics_fit_the_exported_generators_batchnorm_to_its_weights(metadata_folder, tmp_path):
+    run_train("gan", "--data", metadata_folder, "--out", tmp_path / "r", "--max-steps", "3", "--standing-stats", "16", *FAST)
+    exported = load_pretrained(ConditionalGenerator, tmp_path / "r" / "export")
+    copied = ConditionalGenerator.from_config(exported.config)  # the averaged generator with the live one's statistics
+    copied.load_state_dict(load_training_state(tmp_path / "r" / "state.safetensors")["task"]["G_ema"])
+    for (name, a), b in zip(exported.named_parameters(), copied.parameters()):  # the weights are the averaged ones
+        assert torch.allclose(a, b, atol=2e-3, rtol=2e-3), name
+    noise = torch.randn(256, exported.config.noise_dim, generator=torch.Generator().manual_seed(5))
+
+    def miscalibration(G):  # the stem's BatchNorm statistics against its inputs' on fresh samples
+        with torch.no_grad():
+            w = G.mapping(noise, encode_text([f"{colour} cotton shirt" for colour in COLOURS] * (len(noise) // len(COLOURS))))
+            stem = G.stem(w).view(len(w), -1, 4, 4)
+        norm = G.stem_norm.norm
+        mean, var = stem.mean(dim=(0, 2, 3)), stem.var(dim=(0, 2, 3), unbiased=False)
+        return ((mean - norm.running_mean).abs() + (var - norm.running_var).abs()).mean().item()
+
+    assert miscalibration(exported) < miscalibration(copied) / 3
+    assert "BatchNorm statistics were recomputed" in (tmp_path / "r" / "export" / "README.md").read_text()
+    refused = run_train("gan", "--arch", "dcgan", "--data", metadata_folder, "--out", tmp_path / "d", "--max-steps", "1",
+                        "--standing-stats", "4", check=False)
+    assert refused.returncode == 2 and "--standing-stats" in refused.stderr and "Traceback" not in refused.stderr
+
+
 def test_fine_tuning_starts_from_an_exported_generator(metadata_folder, flat_folder, tmp_path):
     run_train("gan", "--data", metadata_folder, "--out", tmp_path / "a", "--max-steps", "2", *FAST)
     export = tmp_path / "a" / "export"
