@@ -319,20 +319,24 @@ def test_classifier_heads_learn_the_metadata_column_from_real_images(metadata_fo
 
 def test_mismatch_teaches_the_discriminator_which_text_belongs_to_an_image(metadata_folder, tmp_path):
     data = ImageTextDataset(metadata_folder, 64, "train", val_fraction=0.0)
-    run = tmp_path / "r"
-    run_train("gan", "--data", metadata_folder, "--out", run, "--max-steps", "40", "--mismatch", "1",
-              "--val-fraction", "0", "--batch-size", "8", "--sample-every", "1000", "--log-every", "1")
-    D = ProjectionDiscriminator(cond_dim=384)
-    D.load_state_dict(load_training_state(run / "state.safetensors")["task"]["D"])
     own = encode_text(data.captions)
     other_colour = own[torch.roll(torch.arange(len(own)), len(own) // len(COLOURS))]  # the fixture lists 4 items per colour
     real = from_uint8(data.images)
-    with torch.no_grad():
-        scores, under_other = D.train()(real, own, other_cond=other_colour)
-        assert torch.allclose(under_other, D(real, other_colour), atol=1e-5)  # one pass, same scores
-    # a real image under another colour's text is called fake (without --mismatch: 13 of these 16 after the same 40 steps)
-    assert (scores > under_other).all() and (under_other < 0).float().mean() > 0.95
-    assert "mismatch" in json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    under_other = {}
+    for weight in ("0", "1"):  # the same seed and steps, without and with the term
+        run = tmp_path / f"r{weight}"
+        run_train("gan", "--data", metadata_folder, "--out", run, "--max-steps", "40", "--mismatch", weight,
+                  "--val-fraction", "0", "--batch-size", "8", "--sample-every", "1000", "--log-every", "1")
+        D = ProjectionDiscriminator(cond_dim=384)
+        D.load_state_dict(load_training_state(run / "state.safetensors")["task"]["D"])
+        with torch.no_grad():
+            _, under_other[weight] = D.train()(real, own, other_cond=other_colour)
+            assert torch.allclose(under_other[weight], D(real, other_colour), atol=1e-5)  # one pass, same scores
+    # a real image under another colour's text is called fake more often and more firmly (on two machines:
+    # 12–13 of these 16 without the term, 15–16 with it; mean score −1.2 against −2.8 on one of them)
+    assert (under_other["1"] < 0).sum() > (under_other["0"] < 0).sum()
+    assert under_other["1"].mean() < under_other["0"].mean() - 0.5
+    assert "mismatch" in json.loads((tmp_path / "r1" / "metrics.jsonl").read_text().splitlines()[-1])
 
 
 def test_classify_with_a_column_the_data_lacks_is_refused(metadata_folder, tmp_path):
