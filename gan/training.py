@@ -206,7 +206,7 @@ class GANTask:
         device = acc.device
         g = step_generator(self.seed, step, acc.process_index)
         idx = batch_indices(step, len(self.images), self.batch_size * acc.num_processes, self.seed, acc.process_index, acc.num_processes)
-        real = from_uint8(self.images[idx]).to(device).contiguous(memory_format=torch.channels_last)
+        real = from_uint8(self.images[idx].to(device)).contiguous(memory_format=torch.channels_last)
         cond = None
         if self.conditional:
             cond = self.cond[idx]

@@ -91,7 +91,7 @@ class VAESpace(LatentSpace):
     @torch.inference_mode()
     def encode_pixels(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 (N, 3, H, W) at the model's resolution → μ (N, latent_dim)."""
-        return self.model.encode(from_uint8(images).to(self.device))[0].float().cpu()
+        return self.model.encode(from_uint8(images.to(self.device)))[0].float().cpu()
 
     def encode(self, image: ImageSource, fit_steps: int = FIT_STEPS) -> torch.Tensor:
         """Any image a user uploads → its latent (1, latent_dim), prepared like the training data:
@@ -108,7 +108,7 @@ class VAESpace(LatentSpace):
         if steps <= 0:
             return latents
         with torch.inference_mode(False):  # a caller's inference mode would forbid the gradients
-            target = from_uint8(images).to(self.device)
+            target = from_uint8(images.to(self.device))
             with torch.no_grad():
                 target_maps = feature_maps(target, device=self.device.type)
             latent = latents.float().to(self.device).clone().requires_grad_(True)

@@ -54,7 +54,7 @@ class VAETask(SingleModelTask):
         acc = self.accelerator
         g = step_generator(self.seed, step, acc.process_index)
         idx = batch_indices(step, len(self.images), self.batch_size * acc.num_processes, self.seed, acc.process_index, acc.num_processes)
-        real = from_uint8(self.images[idx]).to(acc.device).contiguous(memory_format=torch.channels_last)
+        real = from_uint8(self.images[idx].to(acc.device)).contiguous(memory_format=torch.channels_last)
         with acc.autocast():
             reconstruction, mean, log_var, logits = self.model(real, g)
             mse = (reconstruction.float() - real).square().mean()
@@ -76,7 +76,7 @@ class VAETask(SingleModelTask):
         """Rows alternate 8 training images / their reconstructions (from μ), then two rows of random samples."""
         device = self.accelerator.device
         with self.evaluating() as model:
-            real = from_uint8(self.shown).to(device)
+            real = from_uint8(self.shown.to(device))
             reconstruction = model.decode(model.encode(real)[0])
             samples = model.decode(torch.randn(SHOWN, model.config.latent_dim, generator=torch.Generator().manual_seed(0)).to(device))
         rows = [real[:8], reconstruction[:8], real[8:], reconstruction[8:], samples]
