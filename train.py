@@ -68,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     gan.add_argument("--betas", type=float, nargs=2, default=[0.5, 0.999], help="Adam betas")
     gan.add_argument("--d-batch-norm", action=argparse.BooleanOptionalAction, default=True,
                      help="BatchNorm in the sngan discriminator (real and fake batches apart, as in DCGAN: it keeps G from collapsing)")
-    gan.add_argument("--ema", type=float, default=0.999, help="EMA decay of the sampling generator (sngan)")
+    gan.add_argument("--ema", type=float, default=0.999,
+                     help="EMA decay of the sampling generator (sngan); a new run warms up with decay (1+t)/(10+t) "
+                          "until that exceeds it (step 8,990 for 0.999), so a short run never reaches it: README")
     gan.add_argument("--standing-stats", type=int, default=0, metavar="BATCHES",
                      help="at export, recompute the generator's BatchNorm statistics for its averaged weights over this many "
                           "batches of training captions (BigGAN's standing statistics; in README's short-budget command); 0 keeps the live generator's")

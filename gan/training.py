@@ -261,6 +261,7 @@ class GANTask:
 
         if self.G_ema is not None:
             # warm-up: the EMA of a new generator must not stay at its random init (one started --init-from is no longer random)
+            # (the ramp weights step t's generator as t^8; a 30-minute race ends before 0.999 takes over, and longer or shorter ramps measured worse: README)
             self._update_ema(self.ema_decay if self.options.get("init_from") else min(self.ema_decay, (1 + step) / (10 + step)))
         logs = {"loss_d": (loss_real + loss_fake).item(), "loss_g": loss_g.item()}
         if self.classify_weight:
