@@ -16,9 +16,12 @@
 - from what the product is: a named slider moves a product from the mean latent of its own value
   of that column (the nearest class mean, e.g. "White") to the mean of the slider's value ("Red"),
   so "Sports Shoes" takes a T-shirt along T-shirt → sports shoe rather than along "sports shoes vs
-  everything else", which for a T-shirt is only partly the way to a shoe. A product that already has the
-  value moves along the boundary normal, and so does every product on a slider whose value has
-  fewer than CLASS_MIN products (too few for a mean).
+  everything else", which for a T-shirt is only partly the way to a shoe. Gender and usage are kept
+  per category (SUBGROUPED: "Men" T-shirts, "Women" T-shirts, "Women" handbags…): a men's T-shirt
+  on "Women" goes from the nearest group to the nearest group that carries the value, a women's
+  T-shirt, rather than towards the average women's product, a blend of tops, heels and handbags.
+  A product that already has the value moves along the boundary normal, and so does every product
+  on a slider whose value has fewer than CLASS_MIN products (too few for a mean).
 
 A slider's unit is the latent distance one step moves. Principal sliders step by σ, the spread of
 the data along the axis. A named slider's +1 carries a typical product of the start's value to a
@@ -49,7 +52,8 @@ from latent.space import GANSpace, LatentSpace, load_space
 FILE = "directions.safetensors"
 ATTRIBUTES = ("baseColour", "articleType", "gender", "usage")
 KEEP_CATEGORY = {"baseColour": "articleType"}  # colour sliders are made orthogonal to the category boundaries
-CLASS_MIN = 30  # products a value needs among the sampled ones for its mean latent to be kept
+SUBGROUPED = {"gender": "articleType", "usage": "articleType"}  # their class means are kept per category
+CLASS_MIN = 30  # products a value (or a value within a category) needs among the sampled ones for its mean latent to be kept
 
 
 @dataclass
@@ -61,7 +65,7 @@ class Directions:
     mean: torch.Tensor      # (d,) mean latent of the data
     scale: torch.Tensor     # (d, d) lower-triangular factor of the latents' covariance, for random starts
     model_id: str
-    classes: list[str]      # "column=value" of every value with at least CLASS_MIN products
+    classes: list[str]      # groups of at least CLASS_MIN products: "column=value", or "column=value|articleType=…" (SUBGROUPED)
     class_means: torch.Tensor  # (len(classes), d) their mean latents, zero outside the space's attribute dims
 
     @property
@@ -75,10 +79,6 @@ class Directions:
             raise KeyError(name) from None
 
     @cached_property
-    def _class_index(self) -> dict[str, int]:
-        return {c: j for j, c in enumerate(self.classes)}
-
-    @cached_property
     def _class_rows(self) -> dict[str, list[int]]:
         """Rows of `class_means` per attribute column."""
         rows: dict[str, list[int]] = {}
@@ -86,30 +86,36 @@ class Directions:
             rows.setdefault(c.split("=", 1)[0], []).append(j)
         return rows
 
+    def _value(self, row: int) -> str:
+        """The attribute value of a row of `class_means` ("Women" for "gender=Women|articleType=Tshirts")."""
+        return self.classes[row].split("|", 1)[0].split("=", 1)[1]
+
     @cached_property
     def _kept_basis(self) -> dict[str, torch.Tensor]:
         """Per column of KEEP_CATEGORY, an orthonormal basis of the boundary normals its moves keep clear of."""
         return {column: torch.linalg.qr(self.vectors[[j for j, n in enumerate(self.names) if n.startswith(keep + "=")]].T)[0]
                 for column, keep in KEEP_CATEGORY.items()}
 
+    def _nearest(self, latent: torch.Tensor, rows: list[int]) -> int:
+        return rows[int((self.class_means[rows] - latent).square().sum(1).argmin())]
+
     def own_value(self, latent: torch.Tensor, column: str) -> str | None:
-        """The value of `column` whose mean latent is nearest `latent` (None if the column has no means)."""
+        """The value of `column` whose mean latent (or group mean) is nearest `latent` (None if the column has no means)."""
         rows = self._class_rows.get(column)
-        if not rows:
-            return None
-        nearest = rows[int((self.class_means[rows] - latent).square().sum(1).argmin())]
-        return self.classes[nearest].split("=", 1)[1]
+        return self._value(self._nearest(latent, rows)) if rows else None
 
     def offset(self, base: torch.Tensor, name: str) -> torch.Tensor:
-        """Where +1 on slider `name` moves `base`: for a named slider, from the mean latent of the
-        base's own value of the column to the mean of the slider's value (colour keeping clear of the
-        category boundaries); otherwise one unit along the direction."""
+        """Where +1 on slider `name` moves `base`: for a named slider, from the group mean nearest the
+        base (its own value) to the nearest group mean with the slider's value (colour keeping clear of
+        the category boundaries); otherwise one unit along the direction."""
         i = self.index(name)
         column, _, value = name.partition("=")
-        own = self.own_value(base.float(), column) if value and name in self._class_index else None
-        if own is None or own == value:
+        rows = self._class_rows.get(column, []) if value else []
+        targets = [j for j in rows if self._value(j) == value]
+        own = self._nearest(base.float(), rows) if targets else None
+        if own is None or self._value(own) == value:
             return self.unit[i] * self.vectors[i]
-        gap = self.class_means[self._class_index[name]] - self.class_means[self._class_index[f"{column}={own}"]]
+        gap = self.class_means[self._nearest(self.class_means[own], targets)] - self.class_means[own]
         if column in self._kept_basis:
             Q = self._kept_basis[column]
             gap = gap - Q @ (Q.T @ gap)
@@ -204,16 +210,22 @@ def named_values(data, items: list[int], per_attribute: int, min_count: int) -> 
 
 
 def class_values(data, items: list[int]) -> list[str]:
-    """"column=value" for every value of each attribute that at least CLASS_MIN of `items` carry."""
-    counts = Counter((a, data.attributes[i].get(a)) for i in items for a in ATTRIBUTES)
-    return [f"{a}={v}" for (a, v), n in sorted(counts.items(), key=lambda kv: (ATTRIBUTES.index(kv[0][0]), -kv[1]))
-            if v and n >= CLASS_MIN]
+    """The groups whose mean latents are kept, every one that at least CLASS_MIN of `items` belong to:
+    "column=value" per value of each attribute, "column=value|articleType=…" for SUBGROUPED columns."""
+    def group(attributes: dict, column: str) -> str | None:
+        value, within = attributes.get(column), SUBGROUPED.get(column)
+        if not value or (within and not attributes.get(within)):
+            return None
+        return f"{column}={value}" + (f"|{within}={attributes[within]}" if within else "")
+
+    counts = Counter(g for i in items for a in ATTRIBUTES if (g := group(data.attributes[i], a)))
+    return [g for g, n in sorted(counts.items(), key=lambda kv: (ATTRIBUTES.index(kv[0].split("=", 1)[0]), -kv[1])) if n >= CLASS_MIN]
 
 
 def has_value(data, items: list[int], name: str) -> torch.Tensor:
-    """Which of `items` carry the value named "column=value"."""
-    attribute, value = name.split("=", 1)
-    return torch.tensor([data.attributes[i].get(attribute) == value for i in items])
+    """Which of `items` carry the value named "column=value" (or every value of a group "column=value|column=value")."""
+    parts = [part.split("=", 1) for part in name.split("|")]
+    return torch.tensor([all(data.attributes[i].get(a) == v for a, v in parts) for i in items])
 
 
 def conditioned(normals: torch.Tensor, names: list[str]) -> torch.Tensor:

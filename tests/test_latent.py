@@ -54,8 +54,8 @@ class LatentsAsImages:
     """A stand-in latent space and dataset whose "images" already are latents, for compute_directions."""
     id, attribute_dims = "synthetic", slice(None)
 
-    def __init__(self, latents: torch.Tensor, colours: list[str]):
-        self.images, self.attributes = latents, [{"baseColour": c} for c in colours]
+    def __init__(self, latents: torch.Tensor, attributes: list[dict]):
+        self.images, self.attributes = latents, attributes
 
     def __len__(self):
         return len(self.images)
@@ -71,7 +71,7 @@ def test_a_named_slider_at_one_takes_a_typical_product_of_its_value_to_a_typical
     latents = torch.randn(6000, 6, generator=g)
     latents[red, 0] += 4.0
     latents[green, 1] += 4.0
-    fake = LatentsAsImages(latents, ["Red" if r else "Green" if gr else "Blue" for r, gr in zip(red, green)])
+    fake = LatentsAsImages(latents, [{"baseColour": "Red" if r else "Green" if gr else "Blue"} for r, gr in zip(red, green)])
     d = compute_directions(fake, fake, principal=3, min_count=50)
     typical = {"Red": latents[red].mean(0), "Green": latents[green].mean(0), "Blue": latents[~red & ~green].mean(0)}
     for own in ("Green", "Blue"):
@@ -84,6 +84,23 @@ def test_a_named_slider_at_one_takes_a_typical_product_of_its_value_to_a_typical
     principal = [k for k, n in enumerate(d.names) if "=" not in n]
     assert torch.equal(d.unit[principal], d.sigma[principal])
     assert torch.equal(d.offset(typical["Green"], "PC 1"), d.sigma[principal[0]] * d.vectors[principal[0]])
+
+
+def test_a_gender_slider_keeps_the_category_a_product_has():
+    """A men's T-shirt on "Women" at +1 becomes a typical women's T-shirt, not the average women's
+    product, which here is mostly a handbag."""
+    g = torch.Generator().manual_seed(4)
+    women = torch.rand(6000, generator=g) < 0.5
+    bag = women & (torch.rand(6000, generator=g) < 0.7)
+    latents = 0.3 * torch.randn(6000, 6, generator=g)
+    latents[:, 0] += torch.where(bag, 2.0, -2.0)
+    latents[:, 1] += torch.where(women, 1.0, -1.0)
+    fake = LatentsAsImages(latents, [{"gender": "Women" if w else "Men", "articleType": "Handbags" if b else "Tshirts"}
+                                     for w, b in zip(women, bag)])
+    d = compute_directions(fake, fake, principal=3, min_count=50)
+    mens_tshirt, womens_tshirt = latents[~women].mean(0), latents[women & ~bag].mean(0)
+    assert d.own_value(mens_tshirt, "gender") == "Men"
+    assert torch.allclose(mens_tshirt + d.offset(mens_tshirt, "gender=Women"), womens_tshirt, atol=1e-4)
 
 
 def red_share(image: Image.Image) -> float:
