@@ -20,8 +20,10 @@
   per category (SUBGROUPED: "Men" T-shirts, "Women" T-shirts, "Women" handbags…): a men's T-shirt
   on "Women" goes from the nearest group to the nearest group that carries the value, a women's
   T-shirt, rather than towards the average women's product, a blend of tops, heels and handbags.
+  (Unlike bench/directions.py's within-category recipe, one direction for every product, this
+  still lets a product change category where the value needs it: 1 of the 1,259 heels is a man's.)
   A product that already has the value moves along the boundary normal, and so does every product
-  on a slider whose value has fewer than CLASS_MIN products (too few for a mean).
+  on a slider whose value has no group of CLASS_MIN products (too few for a mean).
 
 A slider's unit is the latent distance one step moves. Principal sliders step by σ, the spread of
 the data along the axis. A named slider's +1 carries a typical product of the start's value to a
