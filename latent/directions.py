@@ -88,9 +88,10 @@ class Directions:
             rows.setdefault(c.split("=", 1)[0], []).append(j)
         return rows
 
-    def _value(self, row: int) -> str:
-        """The attribute value of a row of `class_means` ("Women" for "gender=Women|articleType=Tshirts")."""
-        return self.classes[row].split("|", 1)[0].split("=", 1)[1]
+    @cached_property
+    def _values(self) -> list[str]:
+        """The attribute value of each row of `class_means` ("Women" for "gender=Women|articleType=Tshirts")."""
+        return [c.split("|", 1)[0].split("=", 1)[1] for c in self.classes]
 
     @cached_property
     def _kept_basis(self) -> dict[str, torch.Tensor]:
@@ -104,7 +105,7 @@ class Directions:
     def own_value(self, latent: torch.Tensor, column: str) -> str | None:
         """The value of `column` whose mean latent (or group mean) is nearest `latent` (None if the column has no means)."""
         rows = self._class_rows.get(column)
-        return self._value(self._nearest(latent, rows)) if rows else None
+        return self._values[self._nearest(latent, rows)] if rows else None
 
     def offset(self, base: torch.Tensor, name: str) -> torch.Tensor:
         """Where +1 on slider `name` moves `base`: for a named slider, from the group mean nearest the
@@ -113,9 +114,9 @@ class Directions:
         i = self.index(name)
         column, _, value = name.partition("=")
         rows = self._class_rows.get(column, []) if value else []
-        targets = [j for j in rows if self._value(j) == value]
+        targets = [j for j in rows if self._values[j] == value]
         own = self._nearest(base.float(), rows) if targets else None
-        if own is None or self._value(own) == value:
+        if own is None or self._values[own] == value:
             return self.unit[i] * self.vectors[i]
         gap = self.class_means[self._nearest(self.class_means[own], targets)] - self.class_means[own]
         if column in self._kept_basis:
