@@ -87,7 +87,7 @@ class TextToProduct:
     def vocabulary(self) -> dict:
         return self.info.get("vocabulary", {})
 
-    def noise(self, seed: int, count: int, variety: float = 1.0) -> torch.Tensor:
+    def noise(self, seed: int, count: int, variety: float | None = 1.0) -> torch.Tensor:
         return sample_noise(count, self.generator.config.noise_dim, torch.Generator().manual_seed(int(seed) % 2**63), truncation=variety)
 
     @torch.inference_mode()
@@ -128,16 +128,18 @@ class TextToProduct:
             out.append(image)
         return out
 
-    def one_per_prompt(self, prompts: list[str], rerank: bool = False, batch: int = 64, first_seed: int = 0) -> torch.Tensor:
+    def one_per_prompt(self, prompts: list[str], rerank: bool = False, batch: int = 64, first_seed: int = 0,
+                       variety: float | None = 1.0) -> torch.Tensor:
         """The evaluation protocol: image i is drawn for prompts[i] with seed first_seed + i (the best
-        of CANDIDATES with `rerank`), as uint8 (N, 3, H, W); the same pixels as `self(prompts[i], 1, seed=first_seed + i)`."""
+        of CANDIDATES with `rerank`), as uint8 (N, 3, H, W); the same pixels as `self(prompts[i], 1, seed=first_seed + i,
+        variety=variety)`. `variety=None` draws untruncated noise, as the model was trained (benchmarks only)."""
         if rerank:
-            return torch.stack([to_tensor(self(p or "product", 1, seed=first_seed + i, rerank=True)[0], torch.uint8)
+            return torch.stack([to_tensor(self(p or "product", 1, seed=first_seed + i, variety=variety, rerank=True)[0], torch.uint8)
                                 for i, p in enumerate(prompts)])
         out = []
         for start in range(0, len(prompts), batch):
             chunk = [p or "product" for p in prompts[start:start + batch]]
-            out.append(self.render(chunk, torch.cat([self.noise(first_seed + start + i, 1) for i in range(len(chunk))])))
+            out.append(self.render(chunk, torch.cat([self.noise(first_seed + start + i, 1, variety) for i in range(len(chunk))])))
         return torch.cat(out)
 
 
