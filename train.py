@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     gan.add_argument("--layout-l1", type=float, default=0.0, metavar="WEIGHT",
                      help="weight of an L1 term between each generated image and the real image of its caption, both "
                           "average-pooled to 16×16: teaches the coarse layout and colour from the first steps (conditional sngan; README)")
+    gan.add_argument("--mirror", action="store_true",
+                     help="show the discriminator each real image mirrored left-right with probability 1/2 (StyleGAN's --mirror; "
+                          "in README's short-budget command since session 60: 43.08 against 48.84 untruncated, --seed 0)")
     gan.add_argument("--mismatch", type=float, default=0.0, metavar="WEIGHT",
                      help="matching-aware discriminator (GAN-CLS): real images under another item's text count as fake, at this "
                           "weight (conditional sngan; in README's short-budget command at 0.5)")

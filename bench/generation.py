@@ -82,6 +82,11 @@
     # session 56: README's short-budget command without --standing-stats, --seed 0 --out runs/race56-mm05-s0, then the DCGAN
     # command below with --seed 0 --out runs/race56-dcgan-s0, then the short-budget command with --seed 1 --out runs/race56-mm05-s1,
     # each alone; each short-budget export measured as it is and with its BatchNorm statistics recomputed (what --standing-stats 100 exports)
+    # session 60, races matched in steps rather than minutes (so several can share the machine, one thread each, OMP_NUM_THREADS=1):
+    # the short-budget command of session 59 (without --mirror) with --max-steps 6619 instead of --max-minutes 30, --seed 0, and
+    # --top-k 0.5 / 0.75 --out runs/race60-topk0.5-s0 / -topk0.75-s0 (option on branch experiment/topk-session60) or
+    # --mirror --out runs/race60-mirror-s0; then --mirror with --seed 1 --max-steps 5809 / --seed 2 --max-steps 6579 (the step
+    # counts of session 58's and 57's races of those seeds) --out runs/race60-mirror-s1 / -s2; each measured with --variety none
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
     # its repeat: the same with --seed 1 --out runs/gan-dcgan-bf16-s1

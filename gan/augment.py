@@ -5,7 +5,9 @@ gradients through it. Policies: color, translation, cutout (comma-separated).
 Adaptive augmentation (ADA, Karras et al. 2020): each image is augmented with a probability p that
 training raises while the discriminator is too sure of the real images (the mean sign of its scores
 on them above a target) and lowers otherwise, so a run that sees few images per picture trains
-unaugmented and one that sees many gets the augmentation it needs when it needs it."""
+unaugmented and one that sees many gets the augmentation it needs when it needs it.
+
+Mirroring (`mirrored`) is not differentiable augmentation: only the real images are mirrored."""
 from __future__ import annotations
 
 import torch
@@ -60,6 +62,13 @@ def diff_augment(x: torch.Tensor, policy: str, generator: torch.Generator, proba
         return augmented
     chosen = torch.rand(len(x), 1, 1, 1, generator=generator).to(x.device) < probability
     return torch.where(chosen, augmented, x)
+
+
+def mirrored(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """`x` with each image mirrored left-right with probability 1/2 (StyleGAN's --mirror): a dataset
+    augmentation for the real images only, so what G learns is the catalog and its mirror image."""
+    flip = (torch.rand(len(x), generator=generator) < 0.5).to(x.device)[:, None, None, None]
+    return torch.where(flip, x.flip(3), x)
 
 
 def adapted_probability(probability: float, real_sign: float, target: float, images: int) -> float:

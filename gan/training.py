@@ -1,8 +1,8 @@
 """One GAN training step and everything the Trainer needs from a GAN (state, samples, export).
 
 `sngan` (ours): conditional generator + projection discriminator, hinge loss, spectral norm,
-EMA generator, DiffAugment (optionally adaptive, ADA), optionally mode seeking, AC-GAN
-classifier heads and a matching-aware discriminator (GAN-CLS). `dcgan`: the classic baseline, BCE loss, unconditional, no EMA.
+EMA generator, DiffAugment (optionally adaptive, ADA), optionally mirrored real images, mode
+seeking, AC-GAN classifier heads and a matching-aware discriminator (GAN-CLS). `dcgan`: the classic baseline, BCE loss, unconditional, no EMA.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from core.data import ImageTextDataset
 from core.outputs import from_uint8
 from core.text import EMBEDDING_DIM, caption_embeddings, encode_text
 from core.training import batch_indices, class_labels, classification_loss, config_differences, model_config, step_generator
-from gan.augment import adapted_probability, check_policy, diff_augment
+from gan.augment import adapted_probability, check_policy, diff_augment, mirrored
 from gan.card import DISCRIMINATOR, discriminator_card, gan_card
 from gan.model import ARCHITECTURES
 from gan.generate import sample_noise
@@ -217,13 +217,15 @@ class GANTask:
         p = self.augment_p
         augment = lambda x: diff_augment(x, self.policy, g, p) if self.policy else x
 
+        real_seen = mirrored(real, g) if self.options.get("mirror") else real  # the layout term keeps each caption's own photo
+
         # Discriminator: real and generated batches in separate passes (as in DCGAN; keeps BN honest).
         with torch.no_grad(), acc.autocast():
             fake = self._unwrapped(self.G)(sample_noise(len(idx), self.noise_dim, g).to(device), cond)
         mismatch = self.options.get("mismatch", 0.0) if self.conditional else 0.0
         with acc.autocast():
             # the heads learn from real images only; G is then scored against them
-            scores, loss_cls_real, loss_mismatch = self._judge(self.D, augment(real), cond, idx, mismatch=bool(mismatch))
+            scores, loss_cls_real, loss_mismatch = self._judge(self.D, augment(real_seen), cond, idx, mismatch=bool(mismatch))
             loss_real = self._d_loss(scores, real=True) + self.classify_weight * loss_cls_real + mismatch * loss_mismatch
         acc.backward(loss_real)
         if self.ada_target:  # every process must agree on p: the sign is averaged over all of them

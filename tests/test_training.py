@@ -21,7 +21,7 @@ from core.text import encode_text
 from gan.generate import TextToProduct
 from gan.model import ConditionalGenerator, MinibatchStd, NearestUpsampleConv, ProjectionDiscriminator
 from core.training import class_labels
-from gan.augment import ADA_IMAGES, adapted_probability, diff_augment
+from gan.augment import ADA_IMAGES, adapted_probability, diff_augment, mirrored
 from gan.training import layout_loss, mode_seeking_loss
 
 FAST = ["--batch-size", "4", "--sample-every", "1000", "--log-every", "1"]
@@ -83,7 +83,7 @@ def _states_equal(a, b, path="state"):
 def test_killed_run_resumes_exactly(model, metadata_folder, tmp_path):
     steps = 8
     model, _, variant = model.partition("-")
-    extra = {"ada": ["--augment", "translation", "--ada-target", "0.6"],  # the augmentation probability is state too
+    extra = {"ada": ["--augment", "translation", "--ada-target", "0.6", "--mirror"],  # the augmentation probability is state too
              "sr": ["--resolution", "64", "--crop", "32"], "tone": ["--resolution", "64", "--crop", "64"],
              "style": ["--resolution", "64", "--crop", "32", "--styles", metadata_folder],
              "segment": ["--resolution", "64", "--crop", "64", "--backgrounds", metadata_folder, "--photo-fraction", "0.5"]}.get(variant or model, [])
@@ -491,6 +491,16 @@ def test_adaptive_augmentation_follows_the_discriminators_confidence():
     assert adapted_probability(0.1, real_sign=-0.6, target=0.6, images=ADA_IMAGES // 10) == pytest.approx(0.0)
     assert adapted_probability(0.0, real_sign=-1.0, target=0.6, images=64) == 0.0    # never below 0
     assert adapted_probability(1.0, real_sign=1.0, target=0.6, images=64) == 1.0     # nor above 1
+
+
+def test_mirror_shows_each_real_image_as_it_is_or_mirrored():
+    images = torch.rand(64, 3, 8, 8)  # no image equals its mirror image
+    seen = mirrored(images, torch.Generator().manual_seed(0))
+    flipped = [torch.equal(a, b.flip(2)) for a, b in zip(seen, images)]
+    kept = [torch.equal(a, b) for a, b in zip(seen, images)]
+    assert all(f != k for f, k in zip(flipped, kept))  # each one or the other, never a blend
+    assert 16 < sum(flipped) < 48                       # about half, on a coin per image
+    assert torch.equal(seen, mirrored(images, torch.Generator().manual_seed(0)))  # drawn from the step's generator: resumable
 
 
 def test_adaptive_augmentation_needs_a_policy(metadata_folder, tmp_path):
