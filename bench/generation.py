@@ -87,6 +87,8 @@
     # --top-k 0.5 / 0.75 --out runs/race60-topk0.5-s0 / -topk0.75-s0 (option on branch experiment/topk-session60) or
     # --mirror --out runs/race60-mirror-s0; then --mirror with --seed 1 --max-steps 5809 / --seed 2 --max-steps 6579 (the step
     # counts of session 58's and 57's races of those seeds) --out runs/race60-mirror-s1 / -s2; each measured with --variety none
+    # session 61, 30 minutes each, alone, one after the other: README's short-budget command (with --mirror) --seed 0 / --seed 3
+    # --out runs/race61-ours-s0 / -s3; measured with --variety none and 1 beside race60-mirror-s0 and session 59's DCGAN race
     python train.py gan --arch dcgan --data ../shared/data/fashion-products --out runs/gan-dcgan-bf16 \\
         --checkpoint-every 200 --sample-every 200 --max-minutes 30
     # its repeat: the same with --seed 1 --out runs/gan-dcgan-bf16-s1
