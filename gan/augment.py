@@ -60,15 +60,18 @@ def diff_augment(x: torch.Tensor, policy: str, generator: torch.Generator, proba
         augmented = {"color": _color, "translation": _translation, "cutout": _cutout}[name](augmented, generator)
     if probability >= 1:
         return augmented
-    chosen = torch.rand(len(x), 1, 1, 1, generator=generator).to(x.device) < probability
-    return torch.where(chosen, augmented, x)
+    return torch.where(_per_image_coin(x, generator, probability), augmented, x)
 
 
 def mirrored(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """`x` with each image mirrored left-right with probability 1/2 (StyleGAN's --mirror): a dataset
     augmentation for the real images only, so what G learns is the catalog and its mirror image."""
-    flip = (torch.rand(len(x), generator=generator) < 0.5).to(x.device)[:, None, None, None]
-    return torch.where(flip, x.flip(3), x)
+    return torch.where(_per_image_coin(x, generator, 0.5), x.flip(3), x)
+
+
+def _per_image_coin(x: torch.Tensor, generator: torch.Generator, probability: float) -> torch.Tensor:
+    """A (N, 1, 1, 1) mask on `x`'s device, true for each image with `probability`: one draw per image."""
+    return (torch.rand(len(x), 1, 1, 1, generator=generator) < probability).to(x.device)
 
 
 def adapted_probability(probability: float, real_sign: float, target: float, images: int) -> float:
