@@ -12,12 +12,16 @@ Protocol (`core/evaluation.py` for the real set, features, Fréchet distance and
   encoded validation images; GAN: seed i + validation caption i) whose label is another value of
   the column (the products a designer moves towards the value), moved by +2σ the way the slider
   moves each of them (from its own value's mean towards the slider's, `latent/directions.py`;
-  σ: the data's standard deviation along that way; `--sigmas` moves further) and, separately, by
-  the slider at +1;
+  σ: the data's standard deviation along that way; `--sigmas` moves further; "way_sigmas": the
+  median length of the slider's +1 in those σ, so +2σ covers 2 / way_sigmas of it) and, separately,
+  by the slider at +1;
   success = the probe's probability of that value goes up. Also reported over the first
   `--starts` validation items whatever their label ("all starts", the earlier protocol: there a
   "Casual" slider is judged on products already 90 % Casual, a coin toss). Colour sliders also
-  report how often the articleType probe's prediction stays the same;
+  report how often the articleType probe's prediction stays the same. And what the probe itself
+  allows (no model involved): each start's real photo against 8,000 real training photos the probes
+  did not learn from that carry the value, of the start's category and of any, how often the value's
+  probability is higher — the success rate of an edit that replaced the product by a real one;
 - everyday photos (`--photos`, clothing-photos): the validation photos encoded as uploaded and as
   the studio encodes them (product put on white), each with and without fitting the latent
   (`VAESpace.fit`, the default), decoded; recognised = accuracy of a linear probe
@@ -143,15 +147,57 @@ def moved(studio: Studio, start: Edit, name: str, step: str, sigmas: float) -> E
     return Edit(start.base + sigmas * studio.directions.spread(way) * F.normalize(way, dim=0))
 
 
-def directions(studio: Studio, protocol: Protocol, count: int, sigmas: float) -> dict:
-    """Per named slider the probe knows: how often its probability goes up, over the first `count`
-    validation items ("all") and over `count` items without the value (the edit a designer makes)."""
+def ceiling_pool(protocol: Protocol, size: int = 8000) -> tuple[list[int], torch.Tensor]:
+    """`size` random training items the probes did not learn from, and their features."""
+    seen = set(protocol.probe_items.tolist())
+    order = torch.randperm(len(protocol.train), generator=torch.Generator().manual_seed(3)).tolist()
+    items = sorted([i for i in order if i not in seen][:size])
+    return items, torch.cat([cached_features(protocol.train.images[items[i:i + 1000]], "ceiling-pool") for i in range(0, len(items), 1000)])
+
+
+def real_photo_ceiling(protocol: Protocol, judged: dict, pool: tuple[list[int], torch.Tensor]) -> dict:
+    """Per named slider: over its starts' real photos, the share of real pool photos carrying the value
+    (of the start's category, where at least 5 do; and of any) that the probe rates likelier to carry it."""
+    items, features = pool
+    category = [protocol.train.attributes[i].get("articleType") for i in items]
+    per_direction = {}
+    for name, (probe, without) in judged.items():
+        column, value = name.split("=", 1)
+        k = probe.classes.index(value)
+        start_p = probe.model.probabilities(protocol.real[without])[:, k]
+        pool_p = probe.model.probabilities(features)[:, k]
+        carries = torch.tensor([protocol.train.attributes[i].get(column) == value for i in items])
+        anywhere, same = [], []
+        for item, p in zip(without, start_p):
+            anywhere.append(float((pool_p[carries] > p).float().mean()))
+            mine = carries & torch.tensor([c == protocol.val.attributes[item].get("articleType") for c in category])
+            if column != "articleType" and int(mine.sum()) >= 5:
+                same.append(float((pool_p[mine] > p).float().mean()))
+        per_direction[name] = {"any_category": sum(anywhere) / len(anywhere), "same_category": sum(same) / len(same) if same else None,
+                               "starts_same_category": len(same)}
+    pooled = lambda rows: (sum(r["same_category"] * r["starts_same_category"] for r in rows if r["same_category"] is not None)
+                           / max(1, sum(r["starts_same_category"] for r in rows)))  # "Formal" T-shirts barely exist: weigh by starts
+    per_attribute = {column: {"any_category": mean(rows, "any_category"), "same_category": pooled(rows) if column != "articleType" else None}
+                     for column, rows in by_column(per_direction).items()}
+    return {"per_direction": per_direction, "per_attribute": per_attribute}
+
+
+def judged_sliders(studio: Studio, protocol: Protocol, count: int) -> dict:
+    """Named slider → (the probe of its column, the first `count` validation items without its value),
+    for every named slider whose value a probe knows."""
     judged = {}
     for name in studio.directions.names:
         column, _, value = name.partition("=")
         probe = protocol.probes.get(column)
         if value and probe is not None and value in probe.classes:
             judged[name] = (probe, lacking(protocol, column, value, count))
+    return judged
+
+
+def directions(studio: Studio, protocol: Protocol, count: int, sigmas: float) -> dict:
+    """Per named slider the probe knows: how often its probability goes up, over the first `count`
+    validation items ("all") and over `count` items without the value (the edit a designer makes)."""
+    judged = judged_sliders(studio, protocol, count)
     everyone = list(range(count))
     items = sorted(set(everyone).union(*(without for _, without in judged.values())))
     row_of = {item: row for row, item in enumerate(items)}
@@ -175,6 +221,9 @@ def directions(studio: Studio, protocol: Protocol, count: int, sigmas: float) ->
             rows = [at[i] for i in without]
             row = {"raised": raised(without), "raised_all": raised(everyone), "starts": len(without),
                    "p_before": float(before[rows].mean()), "p_after": float(after[rows].mean())}
+            if step == "sigma":
+                ways = [studio.directions.offset(starts[row_of[i]].base, name) for i in without]
+                row["way_sigmas"] = float(torch.tensor([float(w.norm()) / studio.directions.spread(w) for w in ways]).median())
             if column == "baseColour":
                 kept = [base_category[row_of[i]] == c for i, c in zip(without, category.predict(moved_features[rows]))]
                 row["category_kept"] = sum(kept) / len(kept)
@@ -183,16 +232,26 @@ def directions(studio: Studio, protocol: Protocol, count: int, sigmas: float) ->
     return out
 
 
-def per_attribute(per_direction: dict) -> dict:
-    """Rows of the named directions → one summary per attribute column."""
+def by_column(per_direction: dict) -> dict[str, list[dict]]:
+    """Rows of the named directions grouped by attribute column."""
     columns = {}
     for name, row in per_direction.items():
         columns.setdefault(name.split("=")[0], []).append(row)
-    mean = lambda rows, key: sum(r[key] for r in rows) / len(rows)
+    return columns
+
+
+def mean(rows: list[dict], key: str) -> float | None:
+    """Mean of `key` over the rows that have it (None if none does)."""
+    values = [r[key] for r in rows if r.get(key) is not None]
+    return sum(values) / len(values) if values else None
+
+
+def per_attribute(per_direction: dict) -> dict:
+    """Rows of the named directions → one summary per attribute column."""
     return {column: {"directions": len(rows), "raised": mean(rows, "raised"), "raised_all": mean(rows, "raised_all"),
                      "directions_raising_80pct": sum(r["raised"] >= 0.8 for r in rows),
                      **({"category_kept": mean(rows, "category_kept")} if column == "baseColour" else {})}
-            for column, rows in columns.items()}
+            for column, rows in by_column(per_direction).items()}
 
 
 def latency(studio: Studio, baseline: TextToProduct) -> dict:
@@ -233,9 +292,11 @@ def main(argv=None):
         print("photos…", flush=True)
         results["vae"]["photos"] = photo_encoding(vae, protocol, args.photos)
     results["gan"] = {"fd_samples": protocol.fd(cached_features(baseline.one_per_prompt(protocol.captions), "generated"))}
+    pool = ceiling_pool(protocol)
     for name, studio in (("vae", vae), ("gan", gan)):
         print(f"{name}: directions…", flush=True)
         results[name]["directions"] = directions(studio, protocol, args.starts, args.sigmas)
+        results[name]["directions"]["ceiling"] = real_photo_ceiling(protocol, judged_sliders(studio, protocol, args.starts), pool)
         results[name]["latency_ms"] = latency(studio, baseline)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
@@ -258,6 +319,10 @@ def render_table(results: dict) -> str:
         vs, gs = v["directions"][step]["per_attribute"], g["directions"][step]["per_attribute"]
         for column in sorted(set(vs) | set(gs)):
             lines.append(f"| {label} {column} | {cell(vs.get(column))} | {cell(gs.get(column))} |")
+    limit = lambda r: "—" if r is None else (f"{r['same_category']:.0%} same category / " if r["same_category"] is not None else "") + f"{r['any_category']:.0%} any"
+    vc, gc = v["directions"]["ceiling"]["per_attribute"], g["directions"]["ceiling"]["per_attribute"]
+    for column in sorted(set(vc) | set(gc)):
+        lines.append(f"| real-photo ceiling {column}: the start's photo against real ones carrying the value | {limit(vc.get(column))} | {limit(gc.get(column))} |")
     if "photos" in v:
         p = v["photos"]
         for name in (n for n in ("as uploaded", "product on white", "as uploaded, not fitted", "product on white, not fitted") if n in p):
