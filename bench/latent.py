@@ -18,7 +18,9 @@ Protocol (`core/evaluation.py` for the real set, features, Fréchet distance and
   success = the probe's probability of that value goes up. Also reported over the first
   `--starts` validation items whatever their label ("all starts", the earlier protocol: there a
   "Casual" slider is judged on products already 90 % Casual, a coin toss). Colour sliders also
-  report how often the articleType probe's prediction stays the same. And what the probe itself
+  report how often the articleType probe's prediction stays the same, and, as a control, how often
+  it does when each start moves as far along a random direction clear of the category boundaries
+  (the category probe's own steadiness under a move that long). And what the probe itself
   allows (no model involved): each start's real photo against 8,000 real training photos the probes
   did not learn from that carry the value, of the start's category and of any, how often the value's
   probability is higher — the success rate of an edit that replaced the product by a real one;
@@ -56,6 +58,7 @@ from core.evaluation import Protocol, cached_features  # noqa: E402
 from core.images import load_image, prepare_square, to_tensor  # noqa: E402
 from core.metrics import LinearProbe, colour_difference  # noqa: E402
 from gan.generate import TextToProduct  # noqa: E402
+from latent.directions import KEEP_CATEGORY, orthogonal_to  # noqa: E402
 from latent.space import FIT_STEPS  # noqa: E402
 from latent.studio import WHITE_FRAME, Edit, Studio, on_white, white_frame  # noqa: E402
 
@@ -147,6 +150,18 @@ def moved(studio: Studio, start: Edit, name: str, step: str, sigmas: float) -> E
     return Edit(start.base + sigmas * studio.directions.spread(way) * F.normalize(way, dim=0))
 
 
+def randomly_moved(studio: Studio, start: Edit, target: Edit, noise: torch.Generator) -> Edit:
+    """`start` moved as far as `target` lies from it, along a random direction of the attribute
+    coordinates clear of the category boundaries, as colour moves are: a control for how often the
+    category probe keeps its verdict under any move of that length."""
+    direction = torch.zeros_like(start.base)
+    dims = studio.space.attribute_dims
+    direction[dims] = torch.randn(direction[dims].shape, generator=noise)
+    names = studio.directions.names
+    category = studio.directions.vectors[[j for j, n in enumerate(names) if n.startswith(KEEP_CATEGORY["baseColour"] + "=")]]
+    return Edit(start.base + float((studio.latent(target) - start.base).norm()) * orthogonal_to(direction, category))
+
+
 def ceiling_pool(protocol: Protocol, size: int = 8000) -> tuple[list[int], torch.Tensor]:
     """`size` random training items the probes did not learn from, and their features."""
     seen = set(protocol.probe_items.tolist())
@@ -206,6 +221,7 @@ def directions(studio: Studio, protocol: Protocol, count: int, sigmas: float) ->
     category = protocol.probes["articleType"].model
     base_category = category.predict(base_features)
     out = {}
+    noise = torch.Generator().manual_seed(0)
     for step in ("sigma", "slider_1"):
         per_direction = {}
         for name, (probe, without) in judged.items():
@@ -225,8 +241,10 @@ def directions(studio: Studio, protocol: Protocol, count: int, sigmas: float) ->
                 ways = [studio.directions.offset(starts[row_of[i]].base, name) for i in without]
                 row["way_sigmas"] = float(torch.tensor([float(w.norm()) / studio.directions.spread(w) for w in ways]).median())
             if column == "baseColour":
-                kept = [base_category[row_of[i]] == c for i, c in zip(without, category.predict(moved_features[rows]))]
-                row["category_kept"] = sum(kept) / len(kept)
+                kept = lambda features: sum(base_category[row_of[i]] == c for i, c in zip(without, category.predict(features))) / len(without)
+                row["category_kept"] = kept(moved_features[rows])
+                aimless = [randomly_moved(studio, starts[row_of[i]], moved(studio, starts[row_of[i]], name, step, sigmas), noise) for i in without]
+                row["category_kept_random"] = kept(cached_features(studio.pixels(aimless), "latent-moved"))
             per_direction[name] = row
         out[step] = {"per_direction": per_direction, "per_attribute": per_attribute(per_direction)}
     return out
@@ -250,7 +268,8 @@ def per_attribute(per_direction: dict) -> dict:
     """Rows of the named directions → one summary per attribute column."""
     return {column: {"directions": len(rows), "raised": mean(rows, "raised"), "raised_all": mean(rows, "raised_all"),
                      "directions_raising_80pct": sum(r["raised"] >= 0.8 for r in rows),
-                     **({"category_kept": mean(rows, "category_kept")} if column == "baseColour" else {})}
+                     **({"category_kept": mean(rows, "category_kept"), "category_kept_random": mean(rows, "category_kept_random")}
+                        if column == "baseColour" else {})}
             for column, rows in by_column(per_direction).items()}
 
 
@@ -313,7 +332,7 @@ def render_table(results: dict) -> str:
         f"| FD random samples | {v['fd_samples']:.2f} (prior N(0,I): {v['fd_prior_samples']:.2f}) | {g['fd_samples']:.2f} |",
     ]
     cell = lambda r: (f"{r['raised']:.0%} raised ({r['directions_raising_80pct']}/{r['directions']} sliders ≥ 80 %)"
-                      + (f"; category kept {r['category_kept']:.0%}" if "category_kept" in r else "")
+                      + (f"; category kept {r['category_kept']:.0%} (random move as long: {r['category_kept_random']:.0%})" if "category_kept" in r else "")
                       + f"; all starts {r['raised_all']:.0%}") if r else "—"
     for step, label in (("sigma", f"+{results['protocol']['step_sigma']:g}σ"), ("slider_1", "slider +1")):
         vs, gs = v["directions"][step]["per_attribute"], g["directions"][step]["per_attribute"]
