@@ -58,7 +58,6 @@ from core.evaluation import Protocol, cached_features  # noqa: E402
 from core.images import load_image, prepare_square, to_tensor  # noqa: E402
 from core.metrics import LinearProbe, colour_difference  # noqa: E402
 from gan.generate import TextToProduct  # noqa: E402
-from latent.directions import KEEP_CATEGORY, orthogonal_to  # noqa: E402
 from latent.space import FIT_STEPS  # noqa: E402
 from latent.studio import WHITE_FRAME, Edit, Studio, on_white, white_frame  # noqa: E402
 
@@ -157,9 +156,8 @@ def randomly_moved(studio: Studio, start: Edit, target: Edit, noise: torch.Gener
     direction = torch.zeros_like(start.base)
     dims = studio.space.attribute_dims
     direction[dims] = torch.randn(direction[dims].shape, generator=noise)
-    names = studio.directions.names
-    category = studio.directions.vectors[[j for j, n in enumerate(names) if n.startswith(KEEP_CATEGORY["baseColour"] + "=")]]
-    return Edit(start.base + float((studio.latent(target) - start.base).norm()) * orthogonal_to(direction, category))
+    direction = F.normalize(studio.directions.clear_of_kept("baseColour", direction), dim=0)
+    return Edit(start.base + float((studio.latent(target) - start.base).norm()) * direction)
 
 
 def ceiling_pool(protocol: Protocol, size: int = 8000) -> tuple[list[int], torch.Tensor]:
@@ -174,7 +172,8 @@ def real_photo_ceiling(protocol: Protocol, judged: dict, pool: tuple[list[int], 
     """Per named slider: over its starts' real photos, the share of real pool photos carrying the value
     (of the start's category, where at least 5 do; and of any) that the probe rates likelier to carry it."""
     items, features = pool
-    category = [protocol.train.attributes[i].get("articleType") for i in items]
+    codes: dict[str | None, int] = {}
+    category = torch.tensor([codes.setdefault(protocol.train.attributes[i].get("articleType"), len(codes)) for i in items])
     per_direction = {}
     for name, (probe, without) in judged.items():
         column, value = name.split("=", 1)
@@ -185,7 +184,7 @@ def real_photo_ceiling(protocol: Protocol, judged: dict, pool: tuple[list[int], 
         anywhere, same = [], []
         for item, p in zip(without, start_p):
             anywhere.append(float((pool_p[carries] > p).float().mean()))
-            mine = carries & torch.tensor([c == protocol.val.attributes[item].get("articleType") for c in category])
+            mine = carries & (category == codes.get(protocol.val.attributes[item].get("articleType"), -1))
             if column != "articleType" and int(mine.sum()) >= 5:
                 same.append(float((pool_p[mine] > p).float().mean()))
         per_direction[name] = {"any_category": sum(anywhere) / len(anywhere), "same_category": sum(same) / len(same) if same else None,
@@ -228,7 +227,8 @@ def directions(studio: Studio, protocol: Protocol, count: int, sigmas: float) ->
             column, value = name.split("=", 1)
             subset = sorted(set(everyone) | set(without))
             at = {item: j for j, item in enumerate(subset)}
-            moved_features = cached_features(studio.pixels([moved(studio, starts[row_of[i]], name, step, sigmas) for i in subset]), "latent-moved")
+            targets = {i: moved(studio, starts[row_of[i]], name, step, sigmas) for i in subset}
+            moved_features = cached_features(studio.pixels([targets[i] for i in subset]), "latent-moved")
             k = probe.classes.index(value)
             before = probe.model.probabilities(base_features[[row_of[i] for i in subset]])[:, k]
             after = probe.model.probabilities(moved_features)[:, k]
@@ -243,7 +243,7 @@ def directions(studio: Studio, protocol: Protocol, count: int, sigmas: float) ->
             if column == "baseColour":
                 kept = lambda features: sum(base_category[row_of[i]] == c for i, c in zip(without, category.predict(features))) / len(without)
                 row["category_kept"] = kept(moved_features[rows])
-                aimless = [randomly_moved(studio, starts[row_of[i]], moved(studio, starts[row_of[i]], name, step, sigmas), noise) for i in without]
+                aimless = [randomly_moved(studio, starts[row_of[i]], targets[i], noise) for i in without]
                 row["category_kept_random"] = kept(cached_features(studio.pixels(aimless), "latent-moved"))
             per_direction[name] = row
         out[step] = {"per_direction": per_direction, "per_attribute": per_attribute(per_direction)}

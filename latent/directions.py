@@ -118,11 +118,15 @@ class Directions:
         own = self._nearest(base.float(), rows) if targets else None
         if own is None or self._values[own] == value:
             return self.unit[i] * self.vectors[i]
-        gap = self.class_means[self._nearest(self.class_means[own], targets)] - self.class_means[own]
-        if column in self._kept_basis:
-            Q = self._kept_basis[column]
-            gap = gap - Q @ (Q.T @ gap)
-        return gap
+        return self.clear_of_kept(column, self.class_means[self._nearest(self.class_means[own], targets)] - self.class_means[own])
+
+    def clear_of_kept(self, column: str, vector: torch.Tensor) -> torch.Tensor:
+        """`vector` without its components along the boundaries a move of `column` keeps clear of
+        (KEEP_CATEGORY: colour moves keep the category); unchanged for other columns."""
+        if column not in self._kept_basis:
+            return vector
+        Q = self._kept_basis[column]
+        return vector - Q @ (Q.T @ vector)
 
     def spread(self, direction: torch.Tensor) -> float:
         """Standard deviation of the data's latents along `direction` (any length)."""
