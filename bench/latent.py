@@ -15,7 +15,8 @@ Protocol (`core/evaluation.py` for the real set, features, Fréchet distance and
   σ: the data's standard deviation along that way; `--sigmas` moves further; "way_sigmas": the
   median length of the slider's +1 in those σ, so +2σ covers 2 / way_sigmas of it) and, separately,
   by the slider at +1;
-  success = the probe's probability of that value goes up. Also reported over the first
+  success = the probe's probability of that value goes up (per attribute with a 95 % interval,
+  resampling the starts, so a rate a point from a target can be told from one that meets it). Also reported over the first
   `--starts` validation items whatever their label ("all starts", the earlier protocol: there a
   "Casual" slider is judged on products already 90 % Casual, a coin toss). Colour sliders also
   report how often the articleType probe's prediction stays the same, and, as a control, how often
@@ -236,15 +237,18 @@ def directions(studio: Studio, protocol: Protocol, count: int, sigmas: float) ->
             raised = lambda group: float(went_up[[at[i] for i in group]].float().mean())
             rows = [at[i] for i in without]
             row = {"raised": raised(without), "raised_all": raised(everyone), "starts": len(without),
-                   "p_before": float(before[rows].mean()), "p_after": float(after[rows].mean())}
+                   "p_before": float(before[rows].mean()), "p_after": float(after[rows].mean()),
+                   "items": without, "raised_each": went_up[rows].int().tolist()}
             if step == "sigma":
                 ways = [studio.directions.offset(starts[row_of[i]].base, name) for i in without]
                 row["way_sigmas"] = float(torch.tensor([float(w.norm()) / studio.directions.spread(w) for w in ways]).median())
             if column == "baseColour":
-                kept = lambda features: sum(base_category[row_of[i]] == c for i, c in zip(without, category.predict(features))) / len(without)
-                row["category_kept"] = kept(moved_features[rows])
+                kept = lambda features: [int(base_category[row_of[i]] == c) for i, c in zip(without, category.predict(features))]
                 aimless = [randomly_moved(studio, starts[row_of[i]], targets[i], noise) for i in without]
-                row["category_kept_random"] = kept(cached_features(studio.pixels(aimless), "latent-moved"))
+                row["category_kept_each"] = kept(moved_features[rows])
+                row["category_kept_random_each"] = kept(cached_features(studio.pixels(aimless), "latent-moved"))
+                for key in ("category_kept", "category_kept_random"):
+                    row[key] = sum(row[f"{key}_each"]) / len(without)
             per_direction[name] = row
         out[step] = {"per_direction": per_direction, "per_attribute": per_attribute(per_direction)}
     return out
@@ -264,13 +268,32 @@ def mean(rows: list[dict], key: str) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def bootstrap_interval(rows: list[dict], key: str, resamples: int = 2000) -> tuple[float, float]:
+    """95 % interval of a column's rate (the mean over its sliders of each one's share of starts with
+    `key`), resampling the starting products: a column's sliders share most of their starts, so
+    treating every (slider, start) pair as independent would make the interval too narrow."""
+    items = sorted({i for r in rows for i in r["items"]})
+    column_of = {item: j for j, item in enumerate(items)}
+    outcome, member = torch.zeros(len(rows), len(items)), torch.zeros(len(rows), len(items))
+    for s, r in enumerate(rows):
+        at = [column_of[i] for i in r["items"]]
+        outcome[s, at], member[s, at] = torch.tensor(r[key], dtype=torch.float), 1.0
+    drawn = torch.randint(len(items), (resamples, len(items)), generator=torch.Generator().manual_seed(0))
+    weights = torch.zeros(resamples, len(items)).scatter_add_(1, drawn, torch.ones_like(drawn, dtype=torch.float))
+    rates = ((weights @ (outcome * member).T) / (weights @ member.T).clamp_min(1e-9)).mean(1)
+    low, high = torch.quantile(rates, torch.tensor([0.025, 0.975])).tolist()
+    return low, high
+
+
 def per_attribute(per_direction: dict) -> dict:
-    """Rows of the named directions → one summary per attribute column."""
-    return {column: {"directions": len(rows), "raised": mean(rows, "raised"), "raised_all": mean(rows, "raised_all"),
-                     "directions_raising_80pct": sum(r["raised"] >= 0.8 for r in rows),
-                     **({"category_kept": mean(rows, "category_kept"), "category_kept_random": mean(rows, "category_kept_random")}
-                        if column == "baseColour" else {})}
-            for column, rows in by_column(per_direction).items()}
+    """Rows of the named directions → one summary per attribute column, each rate with its 95 % interval."""
+    summary = {}
+    for column, rows in by_column(per_direction).items():
+        rates = {key: mean(rows, key) for key in ("raised", "category_kept", "category_kept_random") if key in rows[0]}
+        summary[column] = {"directions": len(rows), "raised_all": mean(rows, "raised_all"),
+                           "directions_raising_80pct": sum(r["raised"] >= 0.8 for r in rows), **rates,
+                           **{f"{key}_interval": bootstrap_interval(rows, f"{key}_each") for key in rates}}
+    return summary
 
 
 def latency(studio: Studio, baseline: TextToProduct) -> dict:
@@ -295,7 +318,7 @@ def main(argv=None):
     parser.add_argument("--vae", default=str(ROOT / "checkpoints" / "vae-fashion64"))
     parser.add_argument("--gan", default=str(ROOT / "checkpoints" / "gan-fashion64"))
     parser.add_argument("--real", type=int, default=2000)
-    parser.add_argument("--starts", type=int, default=100, help="starting points per direction")
+    parser.add_argument("--starts", type=int, default=400, help="starting points per direction (100 before session 63)")
     parser.add_argument("--sigmas", type=float, default=2.0, help="how far the first direction measure moves, in σ (the issue's: 2)")
     parser.add_argument("--photos", help="everyday photos with train/ and validation/ class folders (clothing-photos): also measure encoding them")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "latent.json"))
@@ -331,8 +354,9 @@ def render_table(results: dict) -> str:
         f"| FD reconstructions (floor {results['protocol']['floor_fd']:.2f}) | {v['fd_reconstruction']:.2f} | — |",
         f"| FD random samples | {v['fd_samples']:.2f} (prior N(0,I): {v['fd_prior_samples']:.2f}) | {g['fd_samples']:.2f} |",
     ]
-    cell = lambda r: (f"{r['raised']:.0%} raised ({r['directions_raising_80pct']}/{r['directions']} sliders ≥ 80 %)"
-                      + (f"; category kept {r['category_kept']:.0%} (random move as long: {r['category_kept_random']:.0%})" if "category_kept" in r else "")
+    interval = lambda r, key: f"{r[key]:.0%} ({r[key + '_interval'][0]:.0%}–{r[key + '_interval'][1]:.0%})"
+    cell = lambda r: (f"{interval(r, 'raised')} raised ({r['directions_raising_80pct']}/{r['directions']} sliders ≥ 80 %)"
+                      + (f"; category kept {interval(r, 'category_kept')} (random move as long: {interval(r, 'category_kept_random')})" if "category_kept" in r else "")
                       + f"; all starts {r['raised_all']:.0%}") if r else "—"
     for step, label in (("sigma", f"+{results['protocol']['step_sigma']:g}σ"), ("slider_1", "slider +1")):
         vs, gs = v["directions"][step]["per_attribute"], g["directions"][step]["per_attribute"]
