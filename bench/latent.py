@@ -354,7 +354,7 @@ def render_table(results: dict) -> str:
         f"| FD reconstructions (floor {results['protocol']['floor_fd']:.2f}) | {v['fd_reconstruction']:.2f} | — |",
         f"| FD random samples | {v['fd_samples']:.2f} (prior N(0,I): {v['fd_prior_samples']:.2f}) | {g['fd_samples']:.2f} |",
     ]
-    interval = lambda r, key: f"{r[key]:.0%} ({r[key + '_interval'][0]:.0%}–{r[key + '_interval'][1]:.0%})"
+    interval = lambda r, key: f"{r[key]:.0%} ({r[key + '_interval'][0]:.1%}–{r[key + '_interval'][1]:.1%})"
     cell = lambda r: (f"{interval(r, 'raised')} raised ({r['directions_raising_80pct']}/{r['directions']} sliders ≥ 80 %)"
                       + (f"; category kept {interval(r, 'category_kept')} (random move as long: {interval(r, 'category_kept_random')})" if "category_kept" in r else "")
                       + f"; all starts {r['raised_all']:.0%}") if r else "—"
