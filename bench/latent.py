@@ -275,12 +275,12 @@ def bootstrap_interval(rows: list[dict], key: str, resamples: int = 2000) -> tup
     items = sorted({i for r in rows for i in r["items"]})
     column_of = {item: j for j, item in enumerate(items)}
     outcome, member = torch.zeros(len(rows), len(items)), torch.zeros(len(rows), len(items))
-    for s, r in enumerate(rows):
+    for slider, r in enumerate(rows):
         at = [column_of[i] for i in r["items"]]
-        outcome[s, at], member[s, at] = torch.tensor(r[key], dtype=torch.float), 1.0
+        outcome[slider, at], member[slider, at] = torch.tensor(r[key], dtype=torch.float), 1.0
     drawn = torch.randint(len(items), (resamples, len(items)), generator=torch.Generator().manual_seed(0))
     weights = torch.zeros(resamples, len(items)).scatter_add_(1, drawn, torch.ones_like(drawn, dtype=torch.float))
-    rates = ((weights @ (outcome * member).T) / (weights @ member.T).clamp_min(1e-9)).mean(1)
+    rates = ((weights @ outcome.T) / (weights @ member.T).clamp_min(1e-9)).mean(1)
     low, high = torch.quantile(rates, torch.tensor([0.025, 0.975])).tolist()
     return low, high
 
