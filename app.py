@@ -29,7 +29,7 @@ from style import StyleError
 USER_ERRORS = (GenerationError, CheckpointError, ImageError, LatentError, EnhanceError, StyleError)
 MAX_UPLOAD = "20mb"
 START_PROMPT = "Women Red Handbag"
-RERANK_DEFAULT = False  # best of 4 makes a Generate call ~7× slower for +1–1.5 accuracy points (bench/match.py): opt-in
+RERANK_DEFAULT = False  # best of 4 makes a Generate call ~5× slower for +0.5 category / +1.7 colour points (bench/match.py): opt-in
 GENERATE_SIZES = [("64 px, as drawn", "none"), ("256 px: ×4 with our upscaler (closest to a real photo, ~30 ms per image)", "fast"),
                   ("256 px: ×4 with Real-ESRGAN (crisper edges, invented texture, ~0.7 s per image)", "quality")]
 EXAMPLE_PROMPTS = [
