@@ -26,6 +26,7 @@ from style.statistics import CONTENT_TAP, DECODER_TAPS, adain, content_distance,
 
 MODES = ("fast", "quality")
 SIZES = (64, 1024)
+MIN_SIDE = 32  # the decoder pads its 1/16-scale input by reflection, which needs 2 pixels there
 MAX_STEPS = 500
 Progress = Callable[[float], None] | None
 
@@ -142,7 +143,12 @@ def stylize(content: ImageSource, style: ImageSource, strength: float = 1.0, pre
         raise StyleError(f"size must be a whole number of pixels from {SIZES[0]} to {SIZES[1]}, got {size!r}")
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
         raise StyleError(f"steps must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
-    image = fit_area(load_image(content), size)
+    original = load_image(content)
+    image = fit_area(original, size)
+    if min(image.size) < MIN_SIDE:
+        fitted = f" ({image.width}×{image.height} once fitted into {size} px)" if image.size != original.size else ""
+        raise StyleError(f"the picture is too small to restyle: {original.width}×{original.height} px{fitted}; "
+                         f"both sides must be at least {MIN_SIDE} px (crop a long strip, or raise size)")
     device = inference_device()
     x = model_input(image, device)
     with torch.no_grad():

@@ -161,6 +161,19 @@ def test_bad_requests_are_refused_before_any_work(call, message):
         stylize(garment(32, 32), stripes(), **call)
 
 
+@pytest.mark.parametrize("size, message", [((1, 1), "1×1 px; both sides"), ((31, 200), "31×200 px; both"),
+                                           ((3, 3000), r"3×3000 px \(1×512 once fitted into 512 px\)")])
+def test_pictures_too_small_to_restyle_are_refused(size, message):
+    with pytest.raises(StyleError, match=message):
+        stylize(Image.new("RGB", size, (200, 30, 30)), stripes())
+
+
+@shipped
+def test_the_smallest_pictures_allowed_restyle_in_both_modes():
+    for mode in ("fast", "quality"):
+        assert stylize(garment(32, 200), stripes(), mode=mode, steps=2).size == (32, 200)
+
+
 def test_not_an_image_is_refused(tmp_path):
     (tmp_path / "notes.png").write_text("not an image")
     with pytest.raises(ImageError, match="not a readable image"):
