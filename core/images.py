@@ -73,6 +73,11 @@ def load_image(source: ImageSource, max_pixels: int = MAX_PIXELS) -> Image.Image
     Returns an upright 8-bit RGB image. Raises `ImageError` with a user-facing message for
     anything that is not a usable image (empty, truncated, not an image, too many pixels).
     """
+    return to_rgb(open_image(source, max_pixels))
+
+
+def open_image(source: ImageSource, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """`load_image`'s checks, but the upright image keeps its own mode (a mask's alpha, say)."""
     image = _open(source)
     width, height = image.size
     if width < 1 or height < 1:
@@ -87,7 +92,7 @@ def load_image(source: ImageSource, max_pixels: int = MAX_PIXELS) -> Image.Image
         image = ImageOps.exif_transpose(image)
     except Exception as e:
         raise ImageError(f"the image data is damaged or truncated ({type(e).__name__})") from None
-    return to_rgb(image)
+    return image
 
 
 def pad_to_square(image: Image.Image, fill=(255, 255, 255)) -> Image.Image:

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from core.devices import inference_autocast
-from core.images import ImageSource, load_image, to_pil, to_tensor
+from core.images import ImageSource, load_image, open_image, to_pil, to_rgb, to_tensor
 from enhance import EnhanceError
 from enhance.degrade import telea
 from enhance.ensemble import flip_ensemble
@@ -19,15 +19,16 @@ WORK_SIZE = 384  # the region around the hole is processed at most this large (t
 
 
 def read_mask(mask: ImageSource | np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Mask image (white = repair, any mode, alpha honoured) → bool (H, W) at the photo's size.
+    """Mask image → bool (H, W) at the photo's size. White = repair; in a mask with transparent pixels
+    (a brush layer, as the Enhance tab's editor paints) whatever is painted is repaired, in any colour.
     A mask of another size is resized (nearest), keeping its aspect; an empty or full mask is refused."""
     if isinstance(mask, np.ndarray) and mask.ndim == 2:
         mask = Image.fromarray((mask > 0).astype(np.uint8) * 255)
-    image = load_image(mask) if not isinstance(mask, Image.Image) else mask
-    if image.mode in ("RGBA", "LA"):
-        grey = np.asarray(image.getchannel("A"))
-    else:
-        grey = np.asarray(image.convert("L"))
+    image = open_image(mask)
+    if image.mode in ("LA", "PA", "La", "RGBa") or (image.mode == "P" and "transparency" in image.info):
+        image = image.convert("RGBA")
+    alpha = np.asarray(image.getchannel("A")) if image.mode == "RGBA" else None
+    grey = alpha if alpha is not None and alpha.min() < 255 else np.asarray(to_rgb(image).convert("L"))
     if grey.shape[::-1] != size:
         grey = np.asarray(Image.fromarray(grey).resize(size, Image.Resampling.NEAREST))
     holes = grey > 127

@@ -118,6 +118,22 @@ def test_mask_is_resized_and_empty_or_full_masks_are_refused():
         read_mask(Image.new("L", (120, 90), 255), (120, 90))
 
 
+@pytest.mark.parametrize("colour", [(255, 255, 255), (255, 0, 255), (0, 0, 0)])
+def test_a_brush_layer_mask_repairs_what_is_painted_in_any_colour(colour, tmp_path):
+    from enhance.inpaint import read_mask
+
+    layer = Image.new("RGBA", (120, 90), (0, 0, 0, 0))
+    layer.paste(Image.new("RGBA", (20, 10), (*colour, 255)), (30, 40))
+    layer.save(tmp_path / "strokes.png")
+    holes = read_mask(tmp_path / "strokes.png", (120, 90))
+    assert holes.sum() == 200 and holes[45, 40]
+    with pytest.raises(EnhanceError, match="empty"):
+        read_mask(Image.new("RGBA", (120, 90), (0, 0, 0, 0)), (120, 90))
+    opaque = Image.new("RGBA", (120, 90), (0, 0, 0, 255))
+    opaque.paste(Image.new("RGBA", (20, 10), (255, 255, 255, 255)), (30, 40))
+    assert read_mask(opaque, (120, 90)).sum() == 200  # fully opaque: white = repair, as in a plain mask
+
+
 def test_noise_estimate_tracks_the_added_noise():
     from enhance.denoise import estimate_noise
 
