@@ -18,7 +18,7 @@ import gradio as gr
 from core.checkpoints import CheckpointError
 from core.images import ImageError
 from core.outputs import SCRATCH, scratch_dir
-from gan.generate import CANDIDATES, DEFAULT_MODEL, MAX_COUNT, VARIETY_RANGE, GenerationError, describe_model, generate_files
+from gan.generate import CANDIDATES, DEFAULT_MODEL, MAX_COUNT, VARIETY_RANGE, GenerationError, describe_model, generate_files, prompt_note
 from enhance import EnhanceError
 from enhance.chain import ORDER, Settings, enhance_photo
 from enhance.tone import RANGES as TONE_RANGES
@@ -68,7 +68,10 @@ def user_facing(fn):
 def build(gan_model: str = str(DEFAULT_MODEL)) -> gr.Blocks:
     @user_facing
     def generate(prompt: str, count: int = 8, seed: int = 0, variety: float = 1.0, rerank: bool = RERANK_DEFAULT, upscale: str = "none"):
-        return generate_files(prompt, count, seed, variety, model=gan_model, rerank=rerank, upscale=upscale)
+        files = generate_files(prompt, count, seed, variety, model=gan_model, rerank=rerank, upscale=upscale)
+        if note := prompt_note(prompt, gan_model):
+            gr.Warning(note)
+        return files
 
     with gr.Blocks(title="Atelier — product image studio", delete_cache=(3600, 3600)) as demo:
         gr.Markdown("# Atelier\nProduct images from a description — generated on this machine in milliseconds.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,6 +31,7 @@ MAX_COUNT = 16
 MAX_PROMPT_CHARS = 2000
 VARIETY_RANGE = (0.05, 2.0)
 CANDIDATES = 4  # best-of-N reranking draws this many images per requested one
+UNFAMILIAR = 1.5  # prompt_distance beyond which a description is unlike those the model learned (bench/prompts.py)
 
 
 def sample_noise(n: int, dim: int, generator: torch.Generator, truncation: float | None = None) -> torch.Tensor:
@@ -64,11 +66,38 @@ def check_request(prompt: str | None, count, variety, upscale: str = "none") -> 
     return prompt[:MAX_PROMPT_CHARS], count, float(variety)
 
 
+def text_statistics(folder: Path, generator: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Mean and whitening matrix of the training descriptions' projected text (the text half of w), from the
+    latent statistics the Sliders tab keeps beside the checkpoint; None without them, or if they are stale."""
+    from latent.directions import FILE, Directions
+    from latent.space import fingerprint
+
+    if getattr(generator, "cond_embed", None) is None or not (folder / FILE).is_file():
+        return None
+    try:
+        directions = Directions.load(folder)
+    except CheckpointError:
+        return None
+    if directions.model_id != fingerprint(folder):
+        return None
+    rows = directions.scale[generator.config.noise_dim:]  # the text coordinates' covariance is rows @ rows.T
+    return directions.mean[generator.config.noise_dim:], torch.linalg.inv(torch.linalg.cholesky(rows @ rows.T))
+
+
+def check_prompt(prompt: str | None) -> str:
+    """A description a text-conditional model can draw from: stripped, cut at MAX_PROMPT_CHARS, with a word in it."""
+    prompt = (prompt or "").strip()[:MAX_PROMPT_CHARS]
+    if not any(c.isalpha() for c in prompt):
+        raise GenerationError(f"type a description of the product in words, e.g. \"Women Red Handbag\"{f' (got {prompt!r})' if prompt else ''}")
+    return prompt
+
+
 class TextToProduct:
     """A shipped GAN checkpoint + the text encoder: prompt, count, seed → images."""
 
-    def __init__(self, generator: torch.nn.Module, info: dict, name: str):
-        self.generator, self.info, self.name = generator, info, name
+    def __init__(self, generator: torch.nn.Module, info: dict, name: str,
+                 statistics: tuple[torch.Tensor, torch.Tensor] | None = None):
+        self.generator, self.info, self.name, self.statistics = generator, info, name, statistics
         self.conditional = bool(info.get("conditional"))
         self.device = next(generator.parameters()).device
 
@@ -81,11 +110,25 @@ class TextToProduct:
             raise CheckpointError(f"{folder}/atelier.json is damaged; restore it with `git checkout -- {folder}` or re-export the run") from None
         model_class = DCGANGenerator if info.get("arch") == "dcgan" else ConditionalGenerator
         generator = load_pretrained(model_class, folder, device or inference_device())
-        return cls(generator, info, folder.name)
+        return cls(generator, info, folder.name, text_statistics(folder, generator))
 
     @property
     def vocabulary(self) -> dict:
         return self.info.get("vocabulary", {})
+
+    def prompt_distance(self, prompt: str) -> float | None:
+        """How unlike the training descriptions `prompt` is to the generator: the Mahalanobis distance of its
+        projected text from theirs, per √dimension (the catalog's own: median ~1, 99.9 % within UNFAMILIAR).
+        None for an unconditional model or without the checkpoint's latent statistics."""
+        if self.statistics is None or not self.conditional:
+            return None
+        from core.text import encode_text
+
+        mean, whiten = self.statistics
+        noise_dim = self.generator.config.noise_dim
+        with torch.inference_mode():
+            w = self.generator.mapping(torch.zeros(1, noise_dim, device=self.device), encode_text([prompt]).to(self.device))
+        return float((whiten @ (w[0, noise_dim:].float().cpu() - mean)).norm()) / len(mean) ** 0.5
 
     def noise(self, seed: int, count: int, variety: float | None = 1.0) -> torch.Tensor:
         return sample_noise(count, self.generator.config.noise_dim, torch.Generator().manual_seed(int(seed) % 2**63), truncation=variety)
@@ -106,8 +149,8 @@ class TextToProduct:
         best against the prompt, best first (each image's score is in its `info`). `upscale`: "fast"
         or "quality" returns them ×4 (256 px for the shipped model) through `enhance.upscale`."""
         prompt, count, variety = check_request(prompt, count, variety, upscale)
-        if self.conditional and not prompt:
-            raise GenerationError("type a product description, e.g. \"Women Red Handbag\"")
+        if self.conditional:
+            prompt = check_prompt(prompt)
         seed = int(seed) % 2**63
         drawn = count * CANDIDATES if rerank else count
         pixels = self.render([prompt] * drawn, self.noise(seed, drawn, variety))
@@ -171,6 +214,22 @@ def describe_model(folder: str | Path = DEFAULT_MODEL) -> str:
     return "\n\n".join(lines)
 
 
+def prompt_note(prompt: str, model: str | Path = DEFAULT_MODEL) -> str | None:
+    """A note for the user when the description is unlike any the model learned from (the pictures are
+    then its nearest guess), else None."""
+    prompt = (prompt or "").strip()[:MAX_PROMPT_CHARS]
+    try:
+        pipe = load_pipeline(str(model))
+    except CheckpointError:
+        return None
+    distance = pipe.prompt_distance(prompt) if prompt else None
+    if distance is None or distance <= UNFAMILIAR:
+        return None
+    known = pipe.vocabulary.get("articleType", [])[:8]
+    return (f"\"{prompt[:60]}\" is unlike the descriptions {pipe.name} learned from"
+            + (f" ({', '.join(known)} …)" if known else "") + ", so these pictures are only its nearest guess.")
+
+
 def slug(text: str, limit: int = 40) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit] or "product"
 
@@ -206,6 +265,8 @@ def main(argv=None):
         files = generate_files(args.prompt, args.count, args.seed, args.variety, args.model, args.out, args.rerank, args.upscale)
     except (GenerationError, CheckpointError) as e:
         parser.error(str(e))
+    if note := prompt_note(args.prompt, args.model):
+        print(f"note: {note}", file=sys.stderr)
     for path, _ in files:
         print(path)
 

@@ -26,6 +26,7 @@ from PIL import Image
 from core.checkpoints import CheckpointError
 from core.images import ImageSource, frame_pixels, load_image, to_pil
 from core.requests import is_number_between
+from gan.generate import MAX_PROMPT_CHARS, GenerationError, check_prompt
 from latent.directions import Directions
 from latent.space import FIT_STEPS, GANSpace, LatentError, LatentSpace, load_space
 
@@ -95,7 +96,10 @@ class Studio:
         generator = torch.Generator().manual_seed(seed)
         if isinstance(self.space, GANSpace):
             noise = self.space.noise(1, generator)
-            prompt = (prompt or "").strip()[:2000]
+            try:
+                prompt = check_prompt(prompt) if self.space.conditional else (prompt or "").strip()[:MAX_PROMPT_CHARS]
+            except GenerationError as e:
+                raise LatentError(str(e)) from None
             base = self.space.map(noise, [prompt] if self.space.conditional else None)[0]
             return Edit(base, {}, {"seed": seed, "prompt": prompt})
         d = self.directions

@@ -102,6 +102,7 @@ def test_same_seed_same_pixels_other_seed_other_pixels(client):
 
 @pytest.mark.parametrize("bad, message", [
     (dict(prompt="   ", count=2, seed=1), "description"),
+    (dict(prompt="!!!! 123", count=2, seed=1), "in words"),
     (dict(prompt="white sports shoes", count=0, seed=1), "minimum"),
     (dict(prompt="white sports shoes", count=17, seed=1), "maximum"),
     (dict(prompt="white sports shoes", count=2.5, seed=1), "whole number"),
@@ -233,6 +234,11 @@ def test_inpaint_endpoint_repairs_only_the_mask(client, tmp_path):
     outside = np.ones((120, 160), bool)
     outside[40:60, 60:80] = False
     assert result.shape == original.shape and np.array_equal(result[outside], original[outside])
+    layer = Image.new("RGBA", (160, 120), (0, 0, 0, 0))  # a brush layer: magenta strokes on a transparent sheet
+    layer.paste(Image.new("RGBA", (20, 20), (255, 0, 255, 255)), (60, 40))
+    layer.save(tmp_path / "layer.png")
+    result = np.asarray(Image.open(client.predict(image=handle_file(str(photo)), mask=handle_file(str(tmp_path / "layer.png")), api_name="/inpaint")).convert("RGB"))
+    assert np.array_equal(result[outside], original[outside]) and not np.array_equal(result[~outside], original[~outside])
 
 
 def _bad_files(folder: Path) -> dict:
@@ -293,7 +299,7 @@ def test_stylize_and_recolor_endpoints_return_pngs(client, tmp_path):
 
 @pytest.mark.parametrize("case, message", [
     ("strength", "strength must be a number from 0 to 1|maximum"), ("colour", "unknown colour 'blurple'.*hex code"),
-    ("not_an_image", "not a readable image"), ("no_style", "upload a style image|style"),
+    ("not_an_image", "not a readable image"), ("no_style", "upload a style image|style"), ("tiny", "too small to restyle"),
 ])
 def test_style_bad_inputs_are_errors_and_server_keeps_answering(client, tmp_path, case, message):
     from gradio_client import handle_file
@@ -306,6 +312,7 @@ def test_style_bad_inputs_are_errors_and_server_keeps_answering(client, tmp_path
         "colour": dict(image=f("photo.png"), color="blurple", api_name="/recolor"),
         "not_an_image": dict(content=f("text.png"), style=f("photo.png"), strength=0.5, preserve_color=False, product_only=False, api_name="/stylize"),
         "no_style": dict(content=f("photo.png"), style=None, strength=0.5, preserve_color=False, product_only=False, api_name="/stylize"),
+        "tiny": dict(content=f("tiny.png"), style=f("photo.png"), strength=0.5, preserve_color=False, product_only=False, api_name="/stylize"),
     }
     with pytest.raises(AppError, match=message):
         client.predict(**calls[case])
@@ -378,6 +385,21 @@ def test_browser_types_description_and_sees_images(app_url, browser, tmp_path):
     wait.until(lambda d: loaded_images(d, "#gallery img"))
     screenshot(browser, "generate-tab.png", tmp_path)
     assert len(browser.find_elements(By.CSS_SELECTOR, "#gallery img")) == 8  # the default count
+
+
+@needs_browser
+def test_browser_an_unfamiliar_description_is_drawn_with_a_note(app_url, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(app_url)
+    wait = WebDriverWait(browser, 60)
+    wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "#prompt textarea"))).send_keys("a spaceship on mars")
+    browser.find_element(By.ID, "generate-button").click()
+    wait.until(lambda d: loaded_images(d, "#gallery img"))
+    wait.until(lambda d: "nearest guess" in d.find_element(By.TAG_NAME, "body").text)
+    screenshot(browser, "generate-unfamiliar.png", tmp_path)
 
 
 @needs_browser

@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from conftest import SHIPPED_GAN
-from gan.generate import GenerationError, TextToProduct, check_request, generate_files, sample_noise
+from gan.generate import UNFAMILIAR, GenerationError, TextToProduct, check_request, generate_files, prompt_note, sample_noise
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +50,25 @@ def test_prompt_changes_the_product(pipe):
 def test_empty_prompt_is_refused(pipe):
     with pytest.raises(GenerationError, match="description"):
         pipe("  \n ", count=1)
+
+
+@pytest.mark.parametrize("prompt", ["!!!!", "12345", "🔥🔥🔥", "-- ..."])
+def test_descriptions_without_a_word_are_refused(pipe, prompt):
+    with pytest.raises(GenerationError, match="in words"):
+        pipe(prompt, count=1)
+
+
+def test_unfamiliar_descriptions_get_a_note_and_still_their_pictures(pipe, tmp_path):
+    assert pipe.prompt_distance("a spaceship on mars") > UNFAMILIAR > pipe.prompt_distance("men's navy blue casual shirt")
+    note = prompt_note("a spaceship on mars", SHIPPED_GAN)
+    assert "unlike the descriptions gan-fashion64 learned from" in note and "Tshirts" in note
+    assert prompt_note("Women Red Handbag", SHIPPED_GAN) is None
+    assert len(pipe("a spaceship on mars", count=2)) == 2
+    for item in SHIPPED_GAN.iterdir():  # the same model without the Sliders' latent statistics: no basis for a note
+        if item.name != "directions.safetensors":
+            (tmp_path / item.name).symlink_to(item)
+    bare = TextToProduct.from_pretrained(tmp_path, device="cpu")
+    assert bare.prompt_distance("a spaceship on mars") is None and len(bare("a spaceship on mars", count=1)) == 1
 
 
 def test_files_carry_prompt_seed_and_model(tmp_path):

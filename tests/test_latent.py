@@ -221,6 +221,8 @@ def test_gan_cannot_encode_and_needs_a_prompt():
         studio.encode(Image.new("RGB", (10, 10)))
     with pytest.raises(LatentError, match="description"):
         studio.start(0, "  ")
+    with pytest.raises(LatentError, match="in words"):
+        studio.start(0, "?!")
 
 
 def test_directions_of_another_model_version_are_refused(tmp_path):
