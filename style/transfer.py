@@ -146,9 +146,10 @@ def stylize(content: ImageSource, style: ImageSource, strength: float = 1.0, pre
     original = load_image(content)
     image = fit_area(original, size)
     if min(image.size) < MIN_SIDE:
-        fitted = f" ({image.width}×{image.height} once fitted into {size} px)" if image.size != original.size else ""
+        fitted = (f" ({image.width}×{image.height} once fitted into {size} px: crop it nearer to a square, or raise size)"
+                  if min(original.size) >= MIN_SIDE else "")
         raise StyleError(f"the picture is too small to restyle: {original.width}×{original.height} px{fitted}; "
-                         f"both sides must be at least {MIN_SIDE} px (crop a long strip, or raise size)")
+                         f"both sides must be at least {MIN_SIDE} px")
     device = inference_device()
     x = model_input(image, device)
     with torch.no_grad():

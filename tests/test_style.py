@@ -162,7 +162,7 @@ def test_bad_requests_are_refused_before_any_work(call, message):
 
 
 @pytest.mark.parametrize("size, message", [((1, 1), "1×1 px; both sides"), ((31, 200), "31×200 px; both"),
-                                           ((3, 3000), r"3×3000 px \(1×512 once fitted into 512 px\)")])
+                                           ((3, 3000), "3×3000 px; both sides"), ((40, 4000), r"40×4000 px \(5×512 once fitted into 512 px: crop")])
 def test_pictures_too_small_to_restyle_are_refused(size, message):
     with pytest.raises(StyleError, match=message):
         stylize(Image.new("RGB", size, (200, 30, 30)), stripes())
