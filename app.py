@@ -23,7 +23,7 @@ from enhance import EnhanceError
 from enhance.chain import ORDER, Settings, enhance_photo
 from enhance.tone import RANGES as TONE_RANGES
 from latent.space import LatentError
-from latent.studio import MAX_FRAMES, MAX_SLIDERS, SLIDER_RANGE, apply_sliders, available_models, encode_photo, morph_files, slider_label, start_edit, studio_for
+from latent.studio import CHECKPOINTS, MAX_FRAMES, MAX_SLIDERS, SLIDER_RANGE, apply_sliders, available_models, encode_photo, morph_files, slider_label, start_edit, studio_for
 from style import StyleError
 
 USER_ERRORS = (GenerationError, CheckpointError, ImageError, LatentError, EnhanceError, StyleError)
@@ -65,12 +65,17 @@ def user_facing(fn):
     return wrapper
 
 
+def note_if_unfamiliar(prompt: str, model) -> None:
+    """A toast when a GAN is asked for a description unlike those it learned (its pictures are then a guess)."""
+    if note := prompt_note(prompt, model):
+        gr.Warning(note)
+
+
 def build(gan_model: str = str(DEFAULT_MODEL)) -> gr.Blocks:
     @user_facing
     def generate(prompt: str, count: int = 8, seed: int = 0, variety: float = 1.0, rerank: bool = RERANK_DEFAULT, upscale: str = "none"):
         files = generate_files(prompt, count, seed, variety, model=gan_model, rerank=rerank, upscale=upscale)
-        if note := prompt_note(prompt, gan_model):
-            gr.Warning(note)
+        note_if_unfamiliar(prompt, gan_model)
         return files
 
     with gr.Blocks(title="Atelier — product image studio", delete_cache=(3600, 3600)) as demo:
@@ -155,7 +160,9 @@ def sliders_tab() -> None:
 
     @user_facing
     def new_product(model: str, seed: int, prompt: str):
-        return (*start_edit(model, seed, prompt), *[0.0] * (MAX_SLIDERS + 1))
+        started = start_edit(model, seed, prompt)
+        note_if_unfamiliar(prompt, CHECKPOINTS / model)  # a VAE folder gets none: it does not read the description
+        return (*started, *[0.0] * (MAX_SLIDERS + 1))
 
     @user_facing
     def start_api(model: str, seed: int = 0, prompt: str = ""):
@@ -227,7 +234,7 @@ def sliders_tab() -> None:
         with gr.Column(scale=1):
             model = gr.Dropdown(models, value=models[0], label="Model", elem_id="slider-model")
             hint = gr.Markdown(first_hint)
-            prompt = gr.Textbox(label="Description (GAN models)", value=START_PROMPT, max_length=2000)
+            prompt = gr.Textbox(label="Description (GAN models)", value=START_PROMPT, max_length=2000, elem_id="slider-prompt")
             with gr.Row():
                 seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
                 new = gr.Button("New product", variant="primary")

@@ -216,7 +216,7 @@ def describe_model(folder: str | Path = DEFAULT_MODEL) -> str:
 
 def prompt_note(prompt: str, model: str | Path = DEFAULT_MODEL) -> str | None:
     """A note for the user when the description is unlike any the model learned from (the pictures are
-    then its nearest guess), else None."""
+    then its nearest guess), else None (also for a checkpoint that is not a GAN)."""
     prompt = (prompt or "").strip()[:MAX_PROMPT_CHARS]
     try:
         pipe = load_pipeline(str(model))

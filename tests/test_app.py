@@ -390,6 +390,7 @@ def test_browser_types_description_and_sees_images(app_url, browser, tmp_path):
 @needs_browser
 def test_browser_an_unfamiliar_description_is_drawn_with_a_note(app_url, browser, tmp_path):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -400,6 +401,17 @@ def test_browser_an_unfamiliar_description_is_drawn_with_a_note(app_url, browser
     wait.until(lambda d: loaded_images(d, "#gallery img"))
     wait.until(lambda d: "nearest guess" in d.find_element(By.TAG_NAME, "body").text)
     screenshot(browser, "generate-unfamiliar.png", tmp_path)
+
+    browser.get(app_url)  # the same in the Sliders tab, starting a GAN product from the description
+    open_tab(browser, "Sliders")
+    first = wait.until(lambda d: (d.find_elements(By.CSS_SELECTOR, "#slider-image img") or [False])[0] and
+                       d.find_element(By.CSS_SELECTOR, "#slider-image img").get_attribute("src"))
+    box = wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "#slider-prompt textarea")))
+    box.clear()
+    box.send_keys("a spaceship on mars", Keys.ENTER)
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#slider-image img").get_attribute("src") != first)
+    wait.until(lambda d: "nearest guess" in d.find_element(By.TAG_NAME, "body").text)
+    screenshot(browser, "sliders-unfamiliar.png", tmp_path)
 
 
 @needs_browser
