@@ -52,6 +52,11 @@ class GenerationError(ValueError):
     """Bad request (empty prompt, count out of range…); the message is meant for the user."""
 
 
+def tidy_prompt(prompt: str | None) -> str:
+    """A description as every model reads it: stripped and cut at MAX_PROMPT_CHARS."""
+    return (prompt or "").strip()[:MAX_PROMPT_CHARS]
+
+
 def check_request(prompt: str | None, count, variety, upscale: str = "none") -> tuple[str, int, float]:
     if upscale not in ("none", *UPSCALE_MODES):
         raise GenerationError(f"upscale must be one of none, {', '.join(UPSCALE_MODES)}, got {upscale!r}")
@@ -62,8 +67,7 @@ def check_request(prompt: str | None, count, variety, upscale: str = "none") -> 
         raise GenerationError(f"count must be from 1 to {MAX_COUNT}, got {count}")
     if not is_number_between(variety, *VARIETY_RANGE):
         raise GenerationError(f"variety must be a number from {VARIETY_RANGE[0]} to {VARIETY_RANGE[1]}, got {variety!r}")
-    prompt = (prompt or "").strip()
-    return prompt[:MAX_PROMPT_CHARS], count, float(variety)
+    return tidy_prompt(prompt), count, float(variety)
 
 
 def text_statistics(folder: Path, generator: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -85,8 +89,8 @@ def text_statistics(folder: Path, generator: torch.nn.Module) -> tuple[torch.Ten
 
 
 def check_prompt(prompt: str | None) -> str:
-    """A description a text-conditional model can draw from: stripped, cut at MAX_PROMPT_CHARS, with a word in it."""
-    prompt = (prompt or "").strip()[:MAX_PROMPT_CHARS]
+    """A description a text-conditional model can draw from: tidied, with a word in it."""
+    prompt = tidy_prompt(prompt)
     if not any(c.isalpha() for c in prompt):
         raise GenerationError(f"type a description of the product in words, e.g. \"Women Red Handbag\"{f' (got {prompt!r})' if prompt else ''}")
     return prompt
@@ -217,7 +221,7 @@ def describe_model(folder: str | Path = DEFAULT_MODEL) -> str:
 def prompt_note(prompt: str, model: str | Path = DEFAULT_MODEL) -> str | None:
     """A note for the user when the description is unlike any the model learned from (the pictures are
     then its nearest guess), else None (also for a checkpoint that is not a GAN)."""
-    prompt = (prompt or "").strip()[:MAX_PROMPT_CHARS]
+    prompt = tidy_prompt(prompt)
     try:
         pipe = load_pipeline(str(model))
     except CheckpointError:

@@ -26,7 +26,7 @@ from PIL import Image
 from core.checkpoints import CheckpointError
 from core.images import ImageSource, frame_pixels, load_image, to_pil
 from core.requests import is_number_between
-from gan.generate import MAX_PROMPT_CHARS, GenerationError, check_prompt
+from gan.generate import GenerationError, check_prompt, tidy_prompt
 from latent.directions import Directions
 from latent.space import FIT_STEPS, GANSpace, LatentError, LatentSpace, load_space
 
@@ -97,7 +97,7 @@ class Studio:
         if isinstance(self.space, GANSpace):
             noise = self.space.noise(1, generator)
             try:
-                prompt = check_prompt(prompt) if self.space.conditional else (prompt or "").strip()[:MAX_PROMPT_CHARS]
+                prompt = check_prompt(prompt) if self.space.conditional else tidy_prompt(prompt)
             except GenerationError as e:
                 raise LatentError(str(e)) from None
             base = self.space.map(noise, [prompt] if self.space.conditional else None)[0]
